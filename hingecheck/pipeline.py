@@ -1,0 +1,168 @@
+"""The offline pipeline behind ``hingecheck analyze``: source → pose → kinematics → filter → movement → sinks."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings, load_settings
+from .errors import HingecheckError, NoPersonError
+from .kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
+from .pose import ModelInfo, PoseEstimator, resolve_model
+from .result import AnalysisResult
+from .types import AngleSeries, PoseFrame, Warning_
+from .video import VideoReader
+
+ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
+
+MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the clip is not analysable
+DARK_LUMA = 45.0  # mean frame luma (0–255) below which MediaPipe's mask and landmarks degrade
+
+
+@dataclass
+class AnalyzeOptions:
+    model_path: str | None = None
+    config_path: str | None = None
+    calibration_s: tuple[float, float] | None = None
+    write_video: bool = True
+    blur_faces: bool = False
+    num_poses: int | None = None  # None: from settings
+    max_width: int | None = 1280  # larger frames are scaled down: MediaPipe works at 256 px anyway
+
+
+@dataclass
+class Measured:
+    """What the per-frame pass keeps: no images, no masks (a long clip must fit in memory)."""
+
+    poses: list[PoseFrame]
+    measurements: list[FrameMeasurement]
+    luma: list[float]
+    decode_errors: list[str]
+
+
+def measure_video(
+    reader: VideoReader, estimator: PoseEstimator, measurer: SagittalMeasurer, progress: ProgressCallback | None
+) -> Measured:
+    poses: list[PoseFrame] = []
+    measurements: list[FrameMeasurement] = []
+    luma: list[float] = []
+    for frame in reader:
+        pose = estimator.process(frame)
+        measurements.append(measurer.measure(pose))
+        poses.append(pose.without_mask())
+        # every 4th pixel is plenty for a brightness check
+        luma.append(float(frame.rgb[::4, ::4].mean()))
+        if progress:
+            progress(frame.index + 1, frame.time_s)
+    return Measured(poses, measurements, luma, list(reader.report.errors))
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 3)
+
+
+def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, float] | None):
+    calibration = calibrate(measured.measurements, window_s=window_s)
+    raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
+    try:
+        from .filters import smooth_series
+    except ImportError:  # filters arrive with the kinematics work
+        return calibration, raw
+    return calibration, smooth_series(raw)
+
+
+def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:
+    warnings: list[Warning_] = []
+    for err in measured.decode_errors:
+        warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))
+    if 0 < detection_rate < 0.95:
+        warnings.append(
+            Warning_(
+                "person_not_always_found",
+                f"The person was found in only {detection_rate:.0%} of the frames. Keep the whole body in view, "
+                "lit from the front, for the whole set.",
+            )
+        )
+    if measured.luma and float(np.median(measured.luma)) < DARK_LUMA:
+        warnings.append(
+            Warning_(
+                "too_dark",
+                "The video is very dark, so the body outline is uncertain. "
+                "Turn on more light or face the camera towards a bright area.",
+            )
+        )
+    return warnings
+
+
+def analyze(
+    video_path: str | Path,
+    options: AnalyzeOptions | None = None,
+    progress: ProgressCallback | None = None,
+    settings: Settings | None = None,
+    model: ModelInfo | None = None,
+) -> AnalysisResult:
+    """Analyse one video. Raises HingecheckError subclasses (with a one-line reason) for unusable input."""
+    options = options or AnalyzeOptions()
+    settings = settings or load_settings(options.config_path)
+    model = model or resolve_model(options.model_path)
+    pose_settings = settings.section("pose")
+    num_poses = options.num_poses or int(pose_settings.get("num_poses", 2))
+    t0 = time.perf_counter()
+    with (
+        VideoReader(video_path, max_width=options.max_width) as reader,
+        PoseEstimator(
+            model, num_poses=num_poses, min_confidence=float(pose_settings.get("min_confidence", 0.5))
+        ) as estimator,
+    ):
+        measurer = SagittalMeasurer()
+        measured = measure_video(reader, estimator, measurer, progress)
+        info = reader.info
+    t_measure = time.perf_counter() - t0
+
+    result = AnalysisResult(
+        video=info,
+        status="ok",
+        message="",
+        poses=measured.poses,
+        dorsal_contours=[m.dorsal_contour for m in measured.measurements],
+        facing=measurer.facing,
+        settings=settings.values,
+        settings_hash=settings.hash,
+        config_source=settings.source,
+        model={"name": model.name, "sha256": model.sha256, "verified": model.verified},
+    )
+    detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
+    calibration, series = angles_from(measured, settings, options.calibration_s)
+    result.angles = series
+    result.calibration = {
+        "automatic": calibration.automatic,
+        "found": bool(calibration.found),
+        "start_s": _finite_or_none(calibration.start_s),
+        "end_s": _finite_or_none(calibration.end_s),
+    }
+    result.warnings = capture_warnings(measured, detection_rate)
+    if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
+        result.status = NoPersonError.status
+        result.message = (
+            "no person was found in the video"
+            if detection_rate == 0.0
+            else f"a person was found in only {detection_rate:.0%} of the frames: too little to analyse"
+        )
+        result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
+        return result
+    result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
+
+    from .movement import analyse_reps
+
+    result.reps = analyse_reps(series, settings)
+    result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
+    return result
+
+
+def error_result(video_path: str | Path, exc: HingecheckError) -> AnalysisResult:
+    return AnalysisResult(video=None, status=exc.status, message=str(exc))

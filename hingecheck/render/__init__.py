@@ -1,0 +1,1 @@
+"""Drawing: annotated frames (overlay) and plots."""
