@@ -76,25 +76,25 @@ class VideoReader:
             raise NotAVideoError(f"{self.path}: empty file (0 bytes), not a video")
         try:
             self._container = av.open(str(self.path), metadata_errors="ignore")
-        except (av.error.InvalidDataError, av.error.ValueError, UnicodeDecodeError) as exc:
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            if _looks_like_video_container(self.path):
+                raise CorruptVideoError(
+                    f"{self.path}: a damaged or truncated video file that cannot be opened ({_short(exc)})"
+                ) from None
             raise NotAVideoError(f"{self.path}: not a video file ({_short(exc)})") from None
-        except av.error.FFmpegError as exc:
-            raise NotAVideoError(f"{self.path}: cannot be opened as a video ({_short(exc)})") from None
         if not self._container.streams.video:
             self._container.close()
             raise NotAVideoError(f"{self.path}: has no video stream (audio only or data file)")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self._first: av.VideoFrame | None = None
-        self._decoder = self._container.decode(self._stream)
+        self._decoded = self._decode_frames()
         try:
-            self._first = next(self._decoder)
+            self._first = next(self._decoded)
         except StopIteration:
             self._container.close()
-            raise CorruptVideoError(f"{self.path}: the video stream holds no decodable frame") from None
-        except av.error.FFmpegError as exc:
-            self._container.close()
-            raise CorruptVideoError(f"{self.path}: the video stream cannot be decoded ({_short(exc)})") from None
+            detail = f" ({self.report.errors[0]})" if self.report.errors else ""
+            raise CorruptVideoError(f"{self.path}: the video stream holds no decodable frame{detail}") from None
         self.rotation_deg = _rotation_of(self._stream, self._first)
         w, h = self._first.width, self._first.height
         if self.rotation_deg in (90, 270):
@@ -134,6 +134,31 @@ class VideoReader:
     def close(self) -> None:
         self._container.close()
 
+    def _decode_frames(self) -> Iterator[av.VideoFrame]:
+        """Decode packet by packet so one damaged packet costs a frame, not the rest of the clip."""
+        bad_in_a_row = 0
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError as exc:  # the container itself breaks off (truncated file)
+                self.report.errors.append(f"reading stopped after {self.report.frames_decoded} frames: {_short(exc)}")
+                return
+            try:
+                decoded = packet.decode()
+                bad_in_a_row = 0
+            except av.error.FFmpegError as exc:
+                bad_in_a_row += 1
+                if bad_in_a_row == 1:
+                    self.report.errors.append(f"damaged data after frame {self.report.frames_decoded}: {_short(exc)}")
+                if bad_in_a_row > 50:
+                    self.report.errors.append("too many damaged packets in a row; decoding stopped")
+                    return
+                continue
+            yield from decoded
+
     def _to_frame(self, index: int, frame: av.VideoFrame, previous_time: float) -> VideoFrame:
         if frame.time is not None:
             t = float(frame.time) - self._start_time
@@ -157,14 +182,7 @@ class VideoReader:
             index = 1
             self.report.frames_decoded = 1
             yield first
-        while True:
-            try:
-                raw = next(self._decoder)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as exc:
-                self.report.errors.append(f"decoding stopped after frame {index - 1}: {_short(exc)}")
-                break
+        for raw in self._decoded:
             frame = self._to_frame(index, raw, t_prev)
             if frame.time_s <= t_prev:  # broken or repeated timestamps: keep time strictly increasing
                 frame.time_s = t_prev + 1e-3
@@ -183,6 +201,22 @@ class VideoReader:
             self.report.errors.append(
                 f"the file looks truncated: frames stop at {got:.1f} s of a declared {expected:.1f} s"
             )
+
+
+# Magic bytes of common video containers: a file that starts like one but won't open is damaged, not alien.
+_CONTAINER_SIGNATURES = (
+    (4, b"ftyp"),  # MP4 / MOV / M4V / 3GP
+    (4, b"moov"),
+    (4, b"mdat"),
+    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM
+    (8, b"AVI "),  # RIFF AVI
+)
+
+
+def _looks_like_video_container(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    return any(head[off : off + len(sig)] == sig for off, sig in _CONTAINER_SIGNATURES)
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:

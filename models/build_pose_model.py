@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import zipfile
 from pathlib import Path
 
 import mediapipe
@@ -44,9 +45,14 @@ def main(out_path: str) -> None:
     # Detector: inputs in [-1, 1]; landmark model: inputs in [0, 1].
     detector_md = with_image_metadata(detector, "pose_detector", 127.5, 127.5, output_count(detector))
     landmarks_md = with_image_metadata(landmarks, "pose_landmarks_detector", 0.0, 255.0, output_count(landmarks))
-    model_asset_bundle_utils.create_model_asset_bundle(
-        {"pose_detector.tflite": detector_md, "pose_landmarks_detector.tflite": landmarks_md}, out_path
-    )
+    # Same as model_asset_bundle_utils.create_model_asset_bundle, but with fixed entry dates so that a
+    # rebuild from the same wheel gives the same bytes (and the same sha256).
+    entries = {"pose_detector.tflite": detector_md, "pose_landmarks_detector.tflite": landmarks_md}
+    with model_asset_bundle_utils.AlignZipFile(out_path, mode="w", alignment=4) as bundle:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            bundle.writestr(info, data)
     digest = hashlib.sha256(Path(out_path).read_bytes()).hexdigest()
     print(f"{digest}  {Path(out_path).name}")
 
