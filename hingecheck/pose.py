@@ -160,7 +160,6 @@ class PoseEstimator:
             raise ModelError(f"pose model {self.model.path} cannot be loaded: {reason}") from None
         self._tracker = LifterTracker()
         self._last_ms = -1
-        self._frames_seen = 0
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -184,12 +183,9 @@ class PoseEstimator:
             ms = self._last_ms + 1
         self._last_ms = ms
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
-        if self._frames_seen < 2:  # the graph logs warnings on its first frames
-            with quiet_native_stderr():
-                result = self._landmarker.detect_for_video(image, ms)
-        else:
+        # The graph logs C++ warnings (e.g. when a new person enters) straight to fd 2; two dup2 calls are cheap.
+        with quiet_native_stderr():
             result = self._landmarker.detect_for_video(image, ms)
-        self._frames_seen += 1
         people = result.pose_landmarks or []
         if not people:
             return PoseFrame(frame.index, frame.time_s, w, h, detected=False, n_people=0)

@@ -1,0 +1,586 @@
+"""``hingecheck live``: webcam (or a clip played at its real pace) with rep-by-rep feedback within a blink.
+
+Threads: capture (camera or PyAV decode, in real time) → one-slot mailbox → processing (pose, kinematics,
+one-euro smoothing, the streaming rep tracker, cues, window). The mailbox never queues: a frame that waits
+while a newer one arrives is dropped and counted, so the feedback is never late by more than one frame of
+work. ``--record`` keeps the processed frames (encoded by a low-priority thread) and writes the same
+outputs as ``analyze`` at the end; ``--no-window`` runs headless and writes live_stats.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings, load_settings
+from .errors import HingecheckError
+from .kinematics import FrameMeasurement, SagittalMeasurer
+from .live_capture import CameraSource, CaptureThread, FrameSource, LatestFrameSlot, VideoFileSource, open_camera
+from .live_coach import CoachUpdate, LiveCoach, LiveConfig, rep_cue, rep_verdict
+from .live_record import RawRecorder, build_session_result, calibration_info, reindexed
+from .pose import ModelInfo, PoseEstimator, resolve_model
+from .result import AnalysisResult
+from .sinks import atomic_open
+from .types import Fault, PoseFrame, Rep, VideoFrame
+
+QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q or Esc
+RECALIBRATE_KEYS = {ord("c"), ord("C")}
+PAUSE_KEYS = {ord(" ")}
+WINDOW_TITLE = "hingecheck live (q quit, c recalibrate, space pause)"
+
+
+@dataclass
+class LiveOptions:
+    camera: int = 0
+    source: str | None = None  # a video file played at its real pace instead of a camera
+    window: bool = True
+    record_dir: Path | None = None
+    stats_dir: Path | None = None
+    quiet: bool = False
+    model_path: str | None = None
+    config_path: str | None = None
+    write_video: bool = True
+    blur_faces: bool = False
+    realtime: bool = True  # False: release a --source clip as fast as it decodes (still dropping stale frames)
+    max_seconds: float | None = None  # end the session after this long (servers, smoke tests)
+    draw_headless: bool = False  # draw the overlay even without a window (benchmarking the window's cost)
+
+
+@dataclass
+class LiveStats:
+    """Latency accounting of one session (capture → verdict), written to live_stats.json."""
+
+    frames_captured: int = 0
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    frames_paused: int = 0
+    fps: float = 0.0
+    latency_ms_p50: float = 0.0
+    latency_ms_p95: float = 0.0
+    latency_ms_max: float = 0.0
+    pose_ms_p50: float = 0.0
+    pose_ms_p95: float = 0.0
+    rest_ms_p50: float = 0.0  # kinematics + smoothing + tracker per frame
+    rest_ms_p95: float = 0.0
+    duration_s: float = 0.0
+    record_stalls: int = 0
+    load_avg_start: list[float] = field(default_factory=list)
+    load_avg_end: list[float] = field(default_factory=list)
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dropped_share(self) -> float:
+        return self.frames_dropped / self.frames_captured if self.frames_captured else 0.0
+
+    def to_dict(self) -> dict:
+        d = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        d["dropped_share"] = round(self.dropped_share, 4)
+        return d
+
+
+def _percentile_ms(values_s: list[float], q: float) -> float:
+    return float(np.percentile(values_s, q) * 1000.0) if values_s else 0.0
+
+
+def _load_avg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def display_available() -> tuple[bool, str]:
+    """Whether a window can be opened. Checked up front: Qt aborts the process on a missing display."""
+    if platform.system() == "Linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "no display found (DISPLAY is not set)"
+    return True, ""
+
+
+# --- drawing ---
+
+
+def _draw_fallback(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None) -> np.ndarray:
+    import cv2
+
+    from .render.overlay import SKELETON
+
+    out = rgb.copy()
+    if pose.detected and pose.landmarks_px is not None:
+        px = pose.landmarks_px
+        for a, b in SKELETON:
+            cv2.line(out, tuple(int(v) for v in px[a]), tuple(int(v) for v in px[b]), (0, 255, 0), 2, cv2.LINE_AA)
+    if contour is not None and len(contour) > 1:
+        pts = np.round(contour[np.isfinite(contour).all(axis=1)]).astype(np.int32)
+        if len(pts) > 1:
+            cv2.polylines(out, [pts], False, (255, 200, 0), 2, cv2.LINE_AA)
+    return out
+
+
+def draw_live_frame(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict):
+    """The overlay (render.overlay.draw_frame when it exists) plus the live HUD text."""
+    import cv2
+
+    try:
+        from .render.overlay import draw_frame
+    except ImportError:
+        draw_frame = None
+    if draw_frame is not None:
+        try:
+            out = draw_frame(rgb, pose, contour, update.angles, hud)
+        except Exception:  # the overlay is another stage's work in progress: never let it end a session
+            out = _draw_fallback(rgb, pose, contour)
+    else:
+        out = _draw_fallback(rgb, pose, contour)
+    out = np.ascontiguousarray(out)
+    h, w = out.shape[:2]
+    scale = max(0.5, w / 1100.0)
+    lines: list[tuple[str, tuple[int, int, int]]] = []
+    lines.append((f"reps {hud['reps']}", (255, 255, 255)))
+    if hud.get("guidance"):
+        lines.append((hud["guidance"], (255, 220, 0)))
+    if hud.get("verdict"):
+        colour = (255, 80, 80) if hud.get("verdict_fault") else (80, 255, 80)
+        lines.append((hud["verdict"], colour))
+    if hud.get("cue"):
+        lines.append((hud["cue"], (255, 255, 255)))
+    if hud.get("paused"):
+        lines.append(("PAUSED (space to continue)", (255, 220, 0)))
+    y = int(30 * scale)
+    for text, colour in lines:
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, 2)
+        cv2.rectangle(out, (8, y - th - 6), (16 + tw, y + 6), (0, 0, 0), -1)
+        cv2.putText(out, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, colour, 2, cv2.LINE_AA)
+        y += th + int(18 * scale)
+    if update.state == "calibrating":
+        bar_w = int((w - 40) * update.calibration_progress)
+        cv2.rectangle(out, (20, h - 30), (w - 20, h - 14), (255, 255, 255), 1)
+        cv2.rectangle(out, (20, h - 30), (20 + bar_w, h - 14), (255, 220, 0), -1)
+    if hud.get("perf"):
+        cv2.putText(out, hud["perf"], (w - 260, h - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
+    return out
+
+
+class LiveWindow:
+    """cv2.imshow window; ``poll`` returns the key pressed (or -1)."""
+
+    def __init__(self) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
+
+    def show(self, rgb: np.ndarray) -> None:
+        self._cv2.imshow(WINDOW_TITLE, self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))
+
+    def poll(self) -> int:
+        return self._cv2.waitKey(1) & 0xFF
+
+    def closed(self) -> bool:
+        try:
+            return self._cv2.getWindowProperty(WINDOW_TITLE, self._cv2.WND_PROP_VISIBLE) < 1
+        except self._cv2.error:
+            return True
+
+    def close(self) -> None:
+        try:
+            self._cv2.destroyWindow(WINDOW_TITLE)
+            self._cv2.waitKey(1)
+        except self._cv2.error:
+            pass
+
+
+# --- the session ---
+
+
+@dataclass
+class SessionOutcome:
+    stats: LiveStats
+    reps: list[Rep]
+    result: AnalysisResult | None  # with --record
+    stats_path: Path | None
+    error: str | None = None  # the source failed mid-session (one line)
+
+
+class LiveSession:
+    """One live session: open the source, run the processing loop until the end / q / Ctrl-C, then write outputs."""
+
+    def __init__(
+        self,
+        options: LiveOptions,
+        settings: Settings | None = None,
+        model: ModelInfo | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.settings = settings or load_settings(options.config_path)
+        self.cfg = self.settings.typed("live", LiveConfig)
+        self.model = model or resolve_model(options.model_path)
+        self._say = say or (lambda text: print(text, flush=True))
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"hingecheck: {text}", file=sys.stderr, flush=True)
+
+    def open_source(self) -> FrameSource:
+        if self.options.source is not None:
+            return VideoFileSource(self.options.source, max_width=self.cfg.max_width, realtime=self.options.realtime)
+        return open_camera(self.options.camera, max_width=self.cfg.max_width)
+
+    def run(self) -> SessionOutcome:
+        from .cues_audio import CuePlayer
+
+        options = self.options
+        source = self.open_source()  # raises a HingecheckError with one line (no camera, not a video …)
+        window: LiveWindow | None = None
+        if options.window:
+            ok, why = display_available()
+            if ok:
+                try:
+                    window = LiveWindow()
+                except Exception as exc:  # cv2.error: highgui without a usable backend
+                    why = f"cannot open a window ({str(exc).splitlines()[0][:80] if str(exc) else exc!r})"
+            if window is None:
+                self.note(f"{why}: running without a window")
+        pose_settings = self.settings.section("pose")
+        estimator = PoseEstimator(
+            self.model, num_poses=1, min_confidence=float(pose_settings.get("min_confidence", 0.5))
+        )
+        player = CuePlayer(quiet=options.quiet, note=self.note)
+        recorder: RawRecorder | None = None
+        if options.record_dir is not None and options.write_video:
+            options.record_dir.mkdir(parents=True, exist_ok=True)
+            recorder = RawRecorder(
+                options.record_dir / ".session.partial.mp4",
+                source.info.width,
+                source.info.height,
+                source.info.fps,
+                self.cfg.record_queue_frames,
+            )
+        try:
+            return self._loop(source, estimator, player, recorder, window)
+        finally:
+            estimator.close()
+            player.close()
+            if window is not None:
+                window.close()
+
+    def _loop(
+        self,
+        source: FrameSource,
+        estimator: PoseEstimator,
+        player,
+        recorder: RawRecorder | None,
+        window: LiveWindow | None,
+    ) -> SessionOutcome:
+        options = self.options
+        stats = LiveStats(source=source.info.path, load_avg_start=_load_avg())
+        slot = LatestFrameSlot()
+        capture = CaptureThread(source, slot)
+        measurer = SagittalMeasurer()
+        coach = LiveCoach(self.settings, self.cfg)
+        if not coach.tracker_available:
+            self.note("rep tracking is not available in this build (movement.RepTracker missing)")
+        poses: list[PoseFrame] = []
+        measurements: list[FrameMeasurement] = []
+        luma: list[float] = []
+        latencies_s: list[float] = []
+        pose_s: list[float] = []
+        rest_s: list[float] = []
+        hud: dict = {"reps": 0, "guidance": "", "verdict": "", "cue": "", "paused": False, "perf": ""}
+        paused = False
+        draw = window is not None or options.draw_headless
+        last_shown: tuple[np.ndarray, PoseFrame, np.ndarray | None, CoachUpdate] | None = None
+        was_calibrated = False
+        announced_faults: set[tuple[int, str]] = set()
+        t_start = time.perf_counter()
+        t_first: float | None = None
+        t_last = t_start
+
+        def give_cues(update: CoachUpdate) -> None:
+            nonlocal was_calibrated
+            if update.state == "tracking" and not was_calibrated:
+                was_calibrated = True
+                c = coach.calibration
+                self._say(f"calibrated on the stand at {c.start_s:.1f}–{c.end_s:.1f} s: start your reps")
+                player.beep(self.cfg.tone_hz_good, self.cfg.tone_s, beeps=2)
+                player.say("Calibrated. Start your reps.")
+            for fault in update.early_faults:  # a fault seen mid-rep: cue it now, not at the end of the rep
+                key = (len(coach.reps) + 1, fault.code)
+                if key not in announced_faults:
+                    announced_faults.add(key)
+                    self._flag_fault(fault, hud, player)
+            for rep in update.reps_done:
+                self._finish_rep(rep, hud, player, announced_faults)
+            hud["reps"] = sum(1 for r in coach.reps if not r.partial)
+
+        capture.start()
+        try:
+            while True:
+                if options.max_seconds is not None and time.perf_counter() - t_start > options.max_seconds:
+                    break
+                frame = slot.take(timeout_s=0.05)
+                if frame is None:
+                    if capture.exception is not None or slot.finished:
+                        break
+                    if window is not None:
+                        if last_shown is not None and paused:
+                            hud["paused"] = True
+                            window.show(draw_live_frame(*last_shown, hud))
+                        key = window.poll()
+                        if key in QUIT_KEYS or window.closed():
+                            break
+                        if key in PAUSE_KEYS:
+                            paused = self._toggle_pause(paused, capture, hud)
+                    continue
+                if paused:  # a camera keeps delivering while paused: show it, analyse nothing
+                    stats.frames_paused += 1
+                    if window is not None and last_shown is not None:
+                        window.show(draw_live_frame(frame.rgb, *last_shown[1:], hud))
+                        key = window.poll()
+                        if key in QUIT_KEYS:
+                            break
+                        if key in PAUSE_KEYS:
+                            paused = self._toggle_pause(paused, capture, hud)
+                    continue
+                k = len(poses)
+                t0 = time.perf_counter()
+                pose = estimator.process(VideoFrame(k, frame.time_s, frame.rgb))
+                t1 = time.perf_counter()
+                m = measurer.measure(pose)
+                update = coach.step(pose, m)
+                t_done = time.perf_counter()
+                latencies_s.append(t_done - frame.captured_at)
+                pose_s.append(t1 - t0)
+                rest_s.append(t_done - t1)
+                t_first = frame.captured_at if t_first is None else t_first
+                t_last = t_done
+                give_cues(update)
+                poses.append(reindexed(pose, k))
+                measurements.append(m)
+                luma.append(float(frame.rgb[::8, ::8].mean()))  # brightness check, as analyze does
+                if recorder is not None:
+                    recorder.put(frame.rgb, frame.time_s)
+                hud["guidance"] = update.guidance
+                if draw:
+                    n = len(latencies_s)
+                    hud["perf"] = f"{n / max(t_done - (t_first or t_done), 1e-6):.0f} fps  {latencies_s[-1] * 1e3:.0f} ms"
+                    shown = draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
+                    last_shown = (frame.rgb, pose, m.dorsal_contour, update)
+                    if window is not None:
+                        window.show(shown)
+                        key = window.poll()
+                        if key in QUIT_KEYS or window.closed():
+                            break
+                        if key in RECALIBRATE_KEYS:
+                            for rep in coach.recalibrate():
+                                self._finish_rep(rep, hud, player, announced_faults)
+                            was_calibrated = False
+                            self._say("recalibrating: stand still, side-on")
+                        if key in PAUSE_KEYS:
+                            paused = self._toggle_pause(paused, capture, hud)
+        except KeyboardInterrupt:
+            self._say("stopped")
+        finally:
+            capture.stop()
+        error = source.error
+        if capture.exception is not None:
+            exc = capture.exception
+            error = f"capture failed: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}"
+        if error:
+            self.note(error)
+        for rep in coach.finish(measurements):
+            self._finish_rep(rep, hud, player, announced_faults)
+        if recorder is not None:
+            recorder.close()
+            stats.record_stalls = recorder.stalls
+
+        stats.frames_captured = slot.frames_put
+        stats.frames_processed = len(poses)
+        stats.frames_dropped = slot.frames_dropped
+        stats.duration_s = t_last - t_start
+        span = t_last - (t_first if t_first is not None else t_start)
+        stats.fps = (len(poses) - 1) / span if len(poses) > 1 and span > 0 else 0.0
+        stats.latency_ms_p50 = _percentile_ms(latencies_s, 50)
+        stats.latency_ms_p95 = _percentile_ms(latencies_s, 95)
+        stats.latency_ms_max = _percentile_ms(latencies_s, 100)
+        stats.pose_ms_p50, stats.pose_ms_p95 = _percentile_ms(pose_s, 50), _percentile_ms(pose_s, 95)
+        stats.rest_ms_p50, stats.rest_ms_p95 = _percentile_ms(rest_s, 50), _percentile_ms(rest_s, 95)
+        stats.load_avg_end = _load_avg()
+        stats.notes = list(self.notes)
+
+        result = None
+        if options.record_dir is not None:
+            result = self._write_record(source, coach, measurer, poses, measurements, luma, recorder, stats, error)
+        stats_dir = options.record_dir or options.stats_dir
+        stats_path = None
+        if stats_dir is not None:
+            stats_path = Path(stats_dir) / "live_stats.json"
+            with atomic_open(stats_path) as fh:
+                json.dump(stats.to_dict(), fh, indent=2)
+                fh.write("\n")
+        return SessionOutcome(stats, list(coach.reps), result, stats_path, error)
+
+    def _toggle_pause(self, paused: bool, capture: CaptureThread, hud: dict) -> bool:
+        paused = not paused
+        hud["paused"] = paused
+        if paused:
+            capture.pause_event.set()
+        else:
+            capture.pause_event.clear()
+        return paused
+
+    def _flag_fault(self, fault: Fault, hud: dict, player) -> None:
+        hud["verdict"], hud["verdict_fault"], hud["cue"] = fault.message, True, fault.cue
+        player.beep(self.cfg.tone_hz_fault, self.cfg.tone_s, beeps=2)
+        player.say(fault.cue)
+
+    def _finish_rep(self, rep: Rep, hud: dict, player, announced: set[tuple[int, str]]) -> None:
+        verdict = rep_verdict(rep) + (" (cut off)" if rep.partial else "")
+        self._say(verdict)
+        hud["verdict"], hud["verdict_fault"], hud["cue"] = verdict, bool(rep.faults), rep_cue(rep)
+        fresh = [f for f in rep.faults if (rep.index, f.code) not in announced]
+        if rep.faults and not fresh:
+            return  # already cued while the rep was going
+        if rep.faults:
+            player.beep(self.cfg.tone_hz_fault, self.cfg.tone_s, beeps=2)
+            player.say(fresh[0].cue)
+        elif not rep.partial:
+            player.beep(self.cfg.tone_hz_good, self.cfg.tone_s)
+
+    def _write_record(
+        self,
+        source: FrameSource,
+        coach: LiveCoach,
+        measurer: SagittalMeasurer,
+        poses: list[PoseFrame],
+        measurements: list[FrameMeasurement],
+        luma: list[float],
+        recorder: RawRecorder | None,
+        stats: LiveStats,
+        error: str | None,
+    ) -> AnalysisResult:
+        from .outputs import write_outputs
+        from .pipeline import AnalyzeOptions
+
+        out_dir = Path(self.options.record_dir)  # type: ignore[arg-type]
+        t0 = time.perf_counter()
+        duration = poses[-1].time_s if poses else 0.0
+        info = replace(source.info, n_frames_hint=len(poses), duration_s=max(source.info.duration_s, duration))
+        automatic = bool(coach.calibrations) and coach.calibrations[-1].automatic
+        result = build_session_result(
+            info=info,
+            poses=poses,
+            measurements=measurements,
+            angles=coach.angles,
+            reps=list(coach.reps),
+            luma=luma,
+            facing=measurer.facing,
+            calibration=calibration_info(coach.calibrations, automatic),
+            calibration_warnings=coach.calibrations[-1].warnings if coach.calibrations else [],
+            settings=self.settings,
+            model=self.model,
+            timings_s={"session": stats.duration_s},
+            decode_errors=[error] if error else [],
+        )
+        if not poses:
+            result.status, result.message = "no_frames", "the session ended before any frame was processed"
+        recording: Path | None = None
+        if recorder is not None and recorder.error is None and recorder.frames_written == len(poses) and poses:
+            recording = out_dir / "session.mp4"
+            os.replace(recorder.path, recording)
+        elif recorder is not None:
+            if recorder.error is not None:
+                self.note(f"the session recording failed ({recorder.error}); no annotated video")
+            recorder.path.unlink(missing_ok=True)
+        options = AnalyzeOptions(
+            config_path=self.options.config_path,
+            write_video=recording is not None,
+            blur_faces=self.options.blur_faces,
+            max_width=None,  # the recording already has the processed size
+        )
+        if recording is not None and not self.options.blur_faces:
+            result.outputs["session_video"] = recording.name
+        write_outputs(result, recording or Path("-"), out_dir, options)
+        if recording is not None and self.options.blur_faces:
+            recording.unlink(missing_ok=True)  # raw faces must not stay behind when blurring was asked for
+        result.timings_s["record_outputs"] = time.perf_counter() - t0
+        return result
+
+
+# --- command line ---
+
+
+def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    from .cli import add_analysis_options
+
+    p = sub.add_parser(
+        "live",
+        help="live coaching from a webcam (or a clip played in real time): rep counter, verdicts and cues",
+        description="Stand side-on to the camera, hold still for ~2 s to calibrate, then hinge. "
+        "Keys: q quit, c recalibrate, space pause.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument("--source", metavar="VIDEO", help="play a video file at its real pace instead of a camera")
+    p.add_argument("--record", metavar="OUTDIR", help="save the session: the same outputs as analyze")
+    p.add_argument("--no-window", action="store_true", help="headless: no window; writes live_stats.json")
+    p.add_argument("--stats-dir", metavar="DIR", help="where live_stats.json goes (default: the --record folder)")
+    p.add_argument("--quiet", action="store_true", help="no tones, no spoken cues")
+    p.add_argument("--max-seconds", type=float, metavar="S", help="end the session after S seconds")
+    add_analysis_options(p)
+    p.set_defaults(func=run_live)
+
+
+def run_live(args: argparse.Namespace) -> int:
+    options = LiveOptions(
+        camera=args.camera,
+        source=args.source,
+        window=not args.no_window,
+        record_dir=Path(args.record) if args.record else None,
+        stats_dir=Path(args.stats_dir) if args.stats_dir else None,
+        quiet=args.quiet,
+        model_path=args.model,
+        config_path=args.config,
+        write_video=not args.no_video,
+        blur_faces=args.blur_faces,
+        max_seconds=args.max_seconds,
+    )
+    outcome = LiveSession(options).run()
+    s = outcome.stats
+    print(
+        f"{s.frames_processed} frames processed of {s.frames_captured} captured "
+        f"({s.frames_dropped} dropped, {s.dropped_share:.1%}), {s.fps:.1f} fps, "
+        f"latency p50 {s.latency_ms_p50:.0f} ms / p95 {s.latency_ms_p95:.0f} ms"
+        + (f"; stats in {outcome.stats_path}" if outcome.stats_path else "")
+    )
+    if outcome.result is not None:
+        from .progress import print_summary
+
+        print_summary(outcome.result, Path(options.record_dir))  # type: ignore[arg-type]
+        return 0 if outcome.result.ok else 2
+    return 0 if s.frames_processed else 2
+
+
+__all__ = [
+    "CameraSource",
+    "HingecheckError",
+    "LiveOptions",
+    "LiveSession",
+    "LiveStats",
+    "SessionOutcome",
+    "add_subcommand",
+    "display_available",
+    "draw_live_frame",
+    "run_live",
+]
