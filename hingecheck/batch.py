@@ -125,7 +125,7 @@ def discover_videos(indir: Path, exclude: list[Path]) -> list[Path]:
                 continue  # a link pointing outside the input folder is not an upload
             if p.is_file():  # regular files only: a FIFO named .mp4 would block the hashing
                 found.append(p)
-    return found
+    return sorted(found, key=lambda p: p.relative_to(indir).as_posix())
 
 
 @dataclass(frozen=True)
@@ -289,6 +289,8 @@ class Batch:
             item.status, item.previous_status = "skipped_unchanged", row["status"]
             item.message = "already analysed with these settings and this model"
             item.output_dir = Path(row["output_dir"])
+            if not inside(item.output_dir, self.outdir):
+                item.message += f" (results in {item.output_dir})"
             item.summary = _read_json(item.output_dir / "summary.json")
             if item.recorded_at_source != "manifest":
                 item.recorded_at, item.recorded_at_source = row["recorded_at"], row["recorded_at_source"]
@@ -298,9 +300,14 @@ class Batch:
         # a finished folder the database does not know yet (the last run was killed between the two)
         source = _read_json(out / SOURCE_FILE)
         summary = _read_json(out / "summary.json")
-        if source and summary and RecordingKey(
-            source.get("content_sha256", ""), source.get("settings_hash", ""), source.get("model_sha256", "")
-        ) == key:
+        if (
+            source
+            and summary
+            and RecordingKey(
+                source.get("content_sha256", ""), source.get("settings_hash", ""), source.get("model_sha256", "")
+            )
+            == key
+        ):
             status = summary.get("batch_status") or summary.get("status", "error")
             item.status, item.previous_status = "skipped_unchanged", status
             item.message = "already analysed (recovered from its output folder)"
@@ -330,7 +337,7 @@ class Batch:
 
     def finish(self, store: ResultStore, job: Job, result: JobResult) -> Item:
         item = self.items[job.index]
-        item.status, item.message = result.status, result.message
+        item.status, item.message = result.status, strip_path(result.message, item.path)
         item.elapsed_s, item.frames, item.summary = round(result.elapsed_s, 2), result.frames, result.summary
         partial, final = Path(job.partial_dir), Path(job.final_dir)
         if result.summary is None or not (partial / "summary.json").is_file():
@@ -381,6 +388,7 @@ class Batch:
             "status": item.status,
             "message": item.message,
             "previous_status": item.previous_status,
+            "result_message": strip_path(str(summary.get("message") or ""), item.path),
             "output_dir": out_rel,
             "report": report,
             "recorded_at": item.recorded_at,
@@ -438,6 +446,12 @@ def clean_leftovers(outdir: Path) -> int:
                 shutil.rmtree(child, ignore_errors=True)
                 removed += 1
     return removed
+
+
+def strip_path(message: str, video: Path) -> str:
+    """Messages name the file; batch.json already does (relative to INDIR), so drop the absolute path."""
+    prefix = f"{video}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ one and the rest of the batch carries on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -70,10 +71,8 @@ class LocalExecutor:
         if kill:
             slot.process.kill()
         else:
-            try:
+            with contextlib.suppress(OSError):
                 slot.conn.send(None)
-            except OSError:
-                pass
         slot.process.join(timeout=None if kill else 10)
         if slot.process.is_alive():
             slot.process.kill()
@@ -158,7 +157,7 @@ class DaskExecutor:
     its worker restarted (killing the stuck analysis) and the batch continues.
     """
 
-    def __init__(self, address: str, timeout_s: float) -> None:
+    def __init__(self, address: str, timeout_s: float, connect_timeout_s: float = 10.0) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -166,7 +165,7 @@ class DaskExecutor:
         self.address = address
         self.timeout_s = float(timeout_s)
         try:
-            self.client = Client(address, timeout="20s", set_as_default=False)
+            self.client = Client(address, timeout=f"{connect_timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
@@ -198,7 +197,8 @@ class DaskExecutor:
                         on_start(job)
                 deadline = min(t + self.timeout_s for _, t in in_flight.values())
                 wait_s = max(0.05, deadline - time.monotonic())
-                done, _ = dask_wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED")
+                with self.client.as_current():  # dask's wait() looks for a default client
+                    done, _ = dask_wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED")
                 for future in done:
                     job, _ = in_flight.pop(future)
                     on_done(job, self._result_of(job, future))

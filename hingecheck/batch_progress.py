@@ -78,7 +78,9 @@ class BatchProgress:
         if not self.quiet:
             style = STATUS_STYLE.get(item.status, "")
             extra = f" — {escape(item.message)}" if item.message else ""
-            self.console.print(f"[{style}]{item.status:>17}[/] {escape(item.rel_path)}{extra}", highlight=False)
+            self.console.print(
+                f"[{style}]{item.status:>17}[/] {escape(item.rel_path)}{extra}", highlight=False, soft_wrap=True
+            )
 
 
 def print_batch_summary(batch: Batch, elapsed_s: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 import traceback
@@ -146,6 +147,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 
 def worker_main(conn: Any, parent_pid: int) -> None:
     """Loop of a local worker process: receive a Job, send back its JobResult; ``None`` or EOF ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us cleanly
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
     from . import outputs  # noqa: F401  (import the heavy stack before saying ready: timeouts count analysis only)
 

@@ -201,31 +201,12 @@ def smooth_frame(smoother: Any | None, angles: FrameAngles) -> FrameAngles:
 
 
 def make_rep_tracker(settings: Settings) -> Any | None:
-    """movement.RepTracker built from the settings, or None while the movement stage has no tracker."""
+    """movement.RepTracker built from the settings (exactly as analyse_reps builds it), or None if absent."""
     try:
-        from . import movement
+        from .movement import RepTracker
     except ImportError:
         return None
-    cls = getattr(movement, "RepTracker", None)
-    if cls is None:
-        return None
-    if hasattr(cls, "from_settings"):
-        return cls.from_settings(settings)
-    factory = getattr(movement, "tracker_from_settings", None) or getattr(movement, "make_tracker", None)
-    if factory is not None:
-        return factory(settings)
-    try:
-        return cls(settings)
-    except TypeError:
-        return cls()
-
-
-def _flatten_events(events: Any) -> Iterable[Any]:
-    if events is None:
-        return []
-    if isinstance(events, Rep | Fault):
-        return [events]
-    return list(events)
+    return RepTracker.from_settings(settings)
 
 
 @dataclass
@@ -237,22 +218,15 @@ class TrackerOutput:
     phase: str | None = None
 
 
-def read_events(events: Any) -> TrackerOutput:
+def read_events(events: Iterable[Any]) -> TrackerOutput:
+    """Sort movement's events (RepStarted, RepBottom, FaultFound, RepCompleted) into what live acts on."""
     out = TrackerOutput()
-    for ev in _flatten_events(events):
-        if isinstance(ev, Rep):
-            out.reps_done.append(ev)
-            continue
-        if isinstance(ev, Fault):
-            out.faults.append(ev)
-            continue
+    for ev in events or []:
         rep = getattr(ev, "rep", None)
         fault = getattr(ev, "fault", None)
-        kind = str(getattr(ev, "kind", getattr(ev, "type", "")) or "")
-        if isinstance(rep, Rep) and (kind in ("", "rep_end", "rep_done", "end", "rep") or fault is None):
-            if kind not in ("rep_start", "start", "bottom", "return_start"):
-                out.reps_done.append(rep)
-        if isinstance(fault, Fault):
+        if isinstance(rep, Rep):  # RepCompleted
+            out.reps_done.append(rep)
+        elif isinstance(fault, Fault):  # FaultFound
             out.faults.append(fault)
         phase = getattr(ev, "phase", None)
         if isinstance(phase, str):
@@ -402,6 +376,7 @@ class LiveCoach:
         out = TrackerOutput()
         if self._tracker is not None:
             out = read_events(self._tracker.update(angles))
+            out.phase = getattr(self._tracker, "phase", out.phase)
         reps = self._adopt(out.reps_done)
         return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, out.faults, out.phase)
 

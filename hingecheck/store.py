@@ -176,9 +176,8 @@ class ResultStore:
             )
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")  # PRAGMA takes no parameters
         return SCHEMA_VERSION - version
 
@@ -311,6 +310,19 @@ class ResultStore:
         if table not in {"recordings", "reps", "faults"}:
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3 executes one at a time; executescript would COMMIT early)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
 
 
 _KEY_COLUMNS = frozenset({"content_sha256", "settings_hash", "model_sha256"})

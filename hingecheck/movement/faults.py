@@ -40,6 +40,7 @@ class FaultConfig:
     min_lumbar_share: float = 0.35
     share_min_motion_deg: float = 8.0
     bottom_zone_deg: float = 4.0
+    onset_average_s: float = 0.15
     return_lumbar_extension_deg: float = 8.0
     return_hip_still_deg: float = 5.0
     lead_deg: float = 3.0
@@ -86,10 +87,7 @@ def lumbar_share(frames: RepFrames, i: int, min_motion_deg: float) -> float:
     """lumbar / (lumbar + pelvic tilt) at ``i`` (within-rep changes); of trunk motion when pelvic tilt is NaN."""
     lum = frames.rise("lumbar", i)
     pel = frames.rise("pelvic", i)
-    if math.isfinite(pel):
-        total = lum + pel
-    else:
-        total = frames.rise("trunk", i)
+    total = lum + pel if math.isfinite(pel) else frames.rise("trunk", i)
     if not (math.isfinite(lum) and math.isfinite(total)) or total < min_motion_deg:
         return NAN
     return lum / total
@@ -111,6 +109,7 @@ class FaultJudge:
         self._hip_max = -math.inf
         self._zone_start = 0
         self._lumbar_zone_max = -math.inf
+        self._avg_cache: dict[tuple[str, int], float] = {}
 
     def _sustain(self, code: str, ok: bool | None, frames: RepFrames, i: int) -> int | None:
         """Track a condition's run; the run's first frame once it has lasted ``sustain_s`` (None otherwise)."""
@@ -139,12 +138,23 @@ class FaultJudge:
         new: list[Fault | None] = []
         cfg = self.cfg
         lum, hip = frames.rise("lumbar", i), frames.rise("hip", i)
-        if phase == "descent":
-            # spinal flexion takeover: the lumbar rounds past tolerance and carries a large share of the motion
-            share = lumbar_share(frames, i, cfg.share_min_motion_deg)
-            ok = None if not math.isfinite(lum) else (lum >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share)
+        if phase in ("descent", "return"):
+            # spinal flexion takeover: the lumbar rounds past tolerance and carries a large share of the motion.
+            # Also judged in the return (a stalled, noisy hip can look like a return while the lumbar still
+            # rounds); harmless there, since a normal return has little lumbar flexion left when its ratio rises.
+            # Averaged like the onset rule, so one noisy frame neither makes nor breaks the run.
+            lum_avg = self._avg(frames, "lumbar", i)
+            pel_avg, trunk_avg = self._avg(frames, "pelvic", i), self._avg(frames, "trunk", i)
+            total = lum_avg + pel_avg if math.isfinite(pel_avg) else trunk_avg
+            share = lum_avg / total if math.isfinite(total) and total >= cfg.share_min_motion_deg else NAN
+            ok = None
+            if math.isfinite(lum) and math.isfinite(lum_avg):
+                ok = lum_avg >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share
             if (at := self._sustain("spinal_flexion_takeover", ok, frames, i)) is not None:
-                new.append(self._raise("spinal_flexion_takeover", frames, at, {"lumbar_deg": frames.rise("lumbar", at)}))
+                new.append(
+                    self._raise("spinal_flexion_takeover", frames, at, {"lumbar_deg": frames.rise("lumbar", at)})
+                )
+        if phase == "descent":
             knee = frames.rise("knee", i)
             ok = None
             if math.isfinite(knee) and math.isfinite(hip):
@@ -173,34 +183,52 @@ class FaultJudge:
                         "lockout_hyperextension",
                         frames,
                         at,
-                        {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)},
+                        {
+                            "lean_back_deg": -frames.rise("trunk", at),
+                            "lumbar_extension_deg": -frames.rise("lumbar", at),
+                        },
                     )
                 )
         return [f for f in new if f is not None]
 
+    def _avg(self, frames: RepFrames, name: str, i: int) -> float:
+        """Causal mean of the within-rep change over the last ``onset_average_s`` (NaN if none measured).
+
+        The onset rule compares maxima with current values, and a maximum of noisy samples is biased upwards:
+        averaging a few frames first keeps it honest on measured (noisy) angles, live or offline alike.
+        """
+        key = (name, i)
+        if key not in self._avg_cache:
+            t_i, vals, k = frames.time_s[i], [], i
+            while k >= 0 and t_i - frames.time_s[k] <= self.cfg.onset_average_s + 1e-9:
+                v = frames.rise(name, k)
+                if math.isfinite(v):
+                    vals.append(v)
+                k -= 1
+            self._avg_cache[key] = sum(vals) / len(vals) if vals else NAN
+        return self._avg_cache[key]
+
     def _judge_return_onset(self, frames: RepFrames, i: int) -> Fault | None:
         """Extension from the low back: near the bottom the lumbar extends while the hips have not moved yet."""
         cfg = self.cfg
-        hip_i = frames.rise("hip", i)
-        lum_i = frames.rise("lumbar", i)
+        hip_i = self._avg(frames, "hip", i)
+        lum_i = self._avg(frames, "lumbar", i)
         if not math.isfinite(hip_i):
             return None
         if hip_i > self._hip_max:
             self._hip_max = hip_i
             # the bottom zone starts at the first frame within bottom_zone_deg of the hip maximum
-            hips = frames.values["hip"]
-            ref = frames.ref.get("hip", 0.0)
             j = self._zone_start
-            while j < i and not (hips[j] - ref >= self._hip_max - cfg.bottom_zone_deg):
+            while j < i and not (self._avg(frames, "hip", j) >= self._hip_max - cfg.bottom_zone_deg):
                 j += 1
             if j != self._zone_start:
                 self._zone_start = j
-                zone = np.asarray(frames.values["lumbar"][j : i + 1], float)
-                self._lumbar_zone_max = float(np.nanmax(zone)) - frames.ref.get("lumbar", 0.0) if np.isfinite(zone).any() else -math.inf
-        if math.isfinite(lum_i):
-            self._lumbar_zone_max = max(self._lumbar_zone_max, lum_i)
+                zone = [self._avg(frames, "lumbar", k) for k in range(j, i + 1)]
+                zone = [v for v in zone if math.isfinite(v)]
+                self._lumbar_zone_max = max(zone) if zone else -math.inf
         if not math.isfinite(lum_i):
             return None
+        self._lumbar_zone_max = max(self._lumbar_zone_max, lum_i)
         extension = self._lumbar_zone_max - lum_i
         hip_extension = self._hip_max - hip_i
         ok = extension >= cfg.return_lumbar_extension_deg and hip_extension < cfg.return_hip_still_deg
@@ -216,7 +244,10 @@ class FaultJudge:
 
 
 def finalise_faults(
-    faults: list[Fault], lumbar_peak_rise_deg: float | None, hinge_capacity_deg: float | None, lumbar_lead_s: float | None
+    faults: list[Fault],
+    lumbar_peak_rise_deg: float | None,
+    hinge_capacity_deg: float | None,
+    lumbar_lead_s: float | None,
 ) -> None:
     """Complete the faults' numbers with the whole rep's measures (peak, hinge capacity, lead) and reword them."""
     for fault in faults:
@@ -244,7 +275,8 @@ def fault_message(fault: Fault) -> str:
     if fault.code == "extension_from_low_back":
         lead = d.get("lumbar_lead_s")
         tail = f"; the low back led the hips by {lead:.2f} s" if lead is not None and math.isfinite(lead) else ""
-        return f"started standing up by arching the low back {n('lumbar_extension_deg')} while the hips moved {n('hip_extension_deg')}{tail}"
+        arch, hips = n("lumbar_extension_deg"), n("hip_extension_deg")
+        return f"started standing up by arching the low back {arch} while the hips moved {hips}{tail}"
     if fault.code == "lockout_hyperextension":
         lean, arch = d.get("lean_back_deg"), d.get("lumbar_extension_deg")
         parts = []

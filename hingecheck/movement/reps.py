@@ -34,6 +34,7 @@ class RepConfig:
 
     start_deg: float = 10.0
     standing_tol_deg: float = 3.0
+    place_deg: float = 1.5
     end_deg: float = 8.0
     min_depth_deg: float = 20.0
     min_descent_s: float = 0.2
@@ -47,6 +48,7 @@ class RepConfig:
     max_rep_s: float = 30.0
     lookback_s: float = 3.0
     baseline_window_s: float = 1.0
+    drive_average_s: float = 0.07
     max_baseline_deg: float = 10.0
 
 
@@ -56,6 +58,7 @@ class RepStarted:
     frame: int
     time_s: float
     partial: bool
+    phase: str = "descent"  # what live displays show from now on
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class RepBottom:
     frame: int
     time_s: float
     hip_flexion_deg: float | None
+    phase: str = "return"
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class RepTracker:
         self._last_end_frame = -1
         self._n_reps = 0
         self._cur: _Active | None = None
+        self._recent: deque[tuple[float, float]] = deque()  # (time_s, drive) of the last drive_average_s
+        self._now: _Entry | None = None  # the current frame with its averaged drive
 
     @classmethod
     def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
@@ -222,6 +228,10 @@ class RepTracker:
         d = drive_of(angles)
         t = float(frame.time_s)
         entry: _Entry = (int(frame.index), t, d, angles)
+        if _finite(d):
+            self._recent.append((t, d))
+        while self._recent and t - self._recent[0][0] > self.cfg.drive_average_s + 1e-9:
+            self._recent.popleft()
         self._lookback.append(entry)
         while self._lookback and t - self._lookback[0][1] > self.cfg.lookback_s:
             self._lookback.popleft()
@@ -240,6 +250,8 @@ class RepTracker:
                 self.state = State.UNKNOWN
             return events
         self._last_valid_t = t
+        # decisions use a short causal mean of the drive (a peak of raw samples over-reads); placement uses raw
+        self._now = (entry[0], t, sum(v for _, v in self._recent) / len(self._recent), angles)
         handler = {
             State.UNKNOWN: self._on_unknown,
             State.STANDING: self._on_standing,
@@ -248,7 +260,7 @@ class RepTracker:
             State.RETURN: self._on_return,
             State.LOCKOUT: self._on_lockout,
         }[self.state]
-        events += handler(entry)
+        events += handler(self._now)
         return events
 
     def finish(self) -> list[Event]:
@@ -275,8 +287,8 @@ class RepTracker:
         if e[2] <= base + self.cfg.end_deg:
             self.state = State.STANDING
             self._add_standing(e)
-        elif e[2] >= base + self.cfg.start_deg:
-            self._begin([e], partial_start=True)
+        elif e[2] >= base + self.cfg.start_deg:  # the clip (or the view) begins inside a rep
+            return self._begin([e], partial_start=True)
         return []
 
     def _on_standing(self, e: _Entry) -> list[Event]:
@@ -358,10 +370,10 @@ class RepTracker:
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _lookback_entries(self, base: float) -> list[_Entry]:
-        """Frames from the last standing frame before the rep (drive within tolerance of the baseline) to now."""
+        """Frames from the last standing frame before the rep (drive within ``place_deg`` of the baseline) to now."""
         entries = [e for e in self._lookback if e[0] > self._last_end_frame]
         start = 0
-        for limit in (self.cfg.standing_tol_deg, self.cfg.end_deg):
+        for limit in (self.cfg.place_deg, self.cfg.standing_tol_deg, self.cfg.end_deg):
             found = [k for k in range(len(entries) - 1) if _finite(entries[k][2]) and entries[k][2] <= base + limit]
             if found:
                 start = found[-1]
@@ -382,13 +394,15 @@ class RepTracker:
         frames = RepFrames(ref=refs if refs is not None else self._refs())
         for fr, t, d, a in entries:
             frames.append(fr, t, d, a)
-        cur = _Active(frames, FaultJudge(self.fault_cfg), self.baseline if baseline is None else baseline, partial_start)
+        cur = _Active(
+            frames, FaultJudge(self.fault_cfg), self.baseline if baseline is None else baseline, partial_start
+        )
         for _, _, d, _ in entries:
             if _finite(d):
                 cur.track_peak(d)
         self._cur = cur
         self.state = State.CANDIDATE
-        return self._on_candidate(entries[-1]) if entries else []
+        return self._on_candidate(self._now) if self._now is not None else []
 
     def _confirm(self, partial: bool) -> list[Event]:
         cur = self._cur
@@ -408,9 +422,9 @@ class RepTracker:
         return [FaultFound(cur.index, f) for f in cur.judge.update(cur.frames, i, phase)]
 
     def _end_index(self, cur: _Active) -> int:
-        """First frame after the end crossing that is back within tolerance of standing (else the crossing)."""
+        """First frame after the end crossing back within ``place_deg`` of standing (else the crossing)."""
         assert cur.end_cross_i is not None
-        limit = cur.baseline + self.cfg.standing_tol_deg
+        limit = cur.baseline + self.cfg.place_deg
         for k in range(cur.end_cross_i, len(cur.frames)):
             d = cur.frames.drive[k]
             if _finite(d) and d <= limit:
@@ -441,7 +455,8 @@ def build_rep(
     """Measures of a finished rep from its buffer: phase times, peaks, lumbar share, hinge capacity, lead."""
     stop = (end_i + 1) if end_i is not None else len(frames)
     if cur.bottom_i is not None:
-        bottom_i, return_i = cur.bottom_i, cur.return_i
+        # placed again over the whole rep: the return may have been confirmed early (noise on a stalled hip)
+        bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)
     else:  # never came back up (cut by the clip's end): the bottom so far, no return
         bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)[0], None
     t = frames.time_s
@@ -453,7 +468,10 @@ def build_rep(
     lumbar_ok = frames.coverage("lumbar", stop) >= fcfg.min_lumbar_coverage
     share = capacity = lead = lumbar_peak_rise = None
     if lumbar_ok:
-        shares = [lumbar_share(frames, k, fcfg.share_min_motion_deg) for k in range(max(0, bottom_i - 2), min(stop, bottom_i + 3))]
+        shares = [
+            lumbar_share(frames, k, fcfg.share_min_motion_deg)
+            for k in range(max(0, bottom_i - 2), min(stop, bottom_i + 3))
+        ]
         shares = [s for s in shares if math.isfinite(s)]
         share = float(np.median(shares)) if shares else None
         lum = frames.array("lumbar", stop)
@@ -467,9 +485,8 @@ def build_rep(
             k_lum = _first_drop(lum, bottom_i, fcfg.lead_deg)
             if k_hip is not None and k_lum is not None:
                 lead = t[k_hip] - t[k_lum]
+    # faults stay as judged (live has already shown them): each was sustained on frames where it was measured
     faults = sorted(cur.judge.found.values(), key=lambda f: f.time_s)
-    if not lumbar_ok:
-        faults = [f for f in faults if f.code not in ("spinal_flexion_takeover", "extension_from_low_back")]
     finalise_faults(faults, lumbar_peak_rise, capacity, lead)
     end_s = t[end_i] if end_i is not None else None
     return Rep(
