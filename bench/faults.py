@@ -137,7 +137,14 @@ def score_clip(clip: str, found: list[Rep], labelled: list[LabelledRep]) -> Clip
             key = "TP" if truth and said else "FN" if truth else "FP" if said else "TN"
             score.confusion[code][key] += 1
             if key in ("FN", "FP"):
-                score.misses.append(f"{clip} rep {lab.index} ({lab.kind}): {key} {code}" + ("" if rep else " (no rep)"))
+                why = (
+                    " (no rep)"
+                    if rep is None
+                    else " (lumbar not measured)"
+                    if rep.peak_lumbar_flexion_deg is None
+                    else ""
+                )
+                score.misses.append(f"{clip} rep {lab.index} ({lab.kind}): {key} {code}{why}")
     matched_ids = {id(r) for r in matched.values()}
     for rep in found:
         if id(rep) not in matched_ids:
@@ -160,6 +167,32 @@ def compare_live(clip: str, offline: list[Rep], live: list[Rep], fps: float) -> 
             if ta is not None and tb is not None and abs(ta - tb) > 2.0 / fps + 1e-6:
                 problems.append(f"{clip} rep {a.index}: {name} {ta:.3f} offline vs {tb:.3f} live")
     return problems
+
+
+def rep_table(title: str, reps: list[Rep]) -> Table:
+    table = Table(title=title)
+    cols = ("#", "start", "bottom", "return", "end", "hip°", "lumbar°", "share", "capacity°", "lead s", "faults")
+    for col in cols:
+        table.add_column(col)
+
+    def f(x: float | None, nd: int = 1) -> str:
+        return "-" if x is None else f"{x:.{nd}f}"
+
+    for r in reps:
+        table.add_row(
+            f"{r.index}{'p' if r.partial else ''}",
+            f(r.start_s, 2),
+            f(r.bottom_s, 2),
+            f(r.return_start_s, 2),
+            f(r.end_s, 2),
+            f(r.peak_hip_flexion_deg),
+            f(r.peak_lumbar_flexion_deg),
+            f(r.lumbar_share, 2),
+            f(r.hinge_capacity_deg),
+            f(r.lumbar_lead_s, 2),
+            "; ".join(x.message for x in r.faults),
+        )
+    return table
 
 
 def _clips(folder: Path) -> list[str]:
@@ -218,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         for clip in clips:
             labelled = read_labels(folder / f"{clip}_reps.json")
+            if args.frames_dir and not (Path(args.frames_dir) / clip / "frames.csv").is_file():
+                per_clip.add_row(clip, str(seed), str(len(labelled)), "-", "-", "no frames.csv")
+                continue
             found, _ = reps_for(clip, args, settings, seed)
             score = score_clip(clip, found, labelled)
             ok = score.n_found == score.n_labelled and score.n_partial == 0
@@ -231,12 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                     total[code][k] += v
             misses += [f"[seed {seed}] {m}" if args.noise else m for m in score.misses]
             if args.show_reps:
-                for r in found:
-                    console.print(
-                        f"{clip} #{r.index} {r.start_s:.2f}-{r.bottom_s:.2f}-{r.return_start_s}-{r.end_s} "
-                        f"hip {r.peak_hip_flexion_deg} lum {r.peak_lumbar_flexion_deg} share {r.lumbar_share} "
-                        f"cap {r.hinge_capacity_deg} lead {r.lumbar_lead_s} {[f.message for f in r.faults]}"
-                    )
+                console.print(rep_table(f"{clip} (seed {seed})" if args.noise else clip, found))
             raw = args._live_raw.get((clip, seed))
             if raw is not None:
                 live = track(_smooth_live(raw, settings), RepTracker.from_settings(settings))
@@ -253,14 +284,14 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table)
     console.print(f"rep count exact on {n_count_ok}/{n_runs} clip runs")
     for m in misses:
-        console.print(f"  {m}", markup=False)
+        console.print(f"  {m}", markup=False, soft_wrap=True)
     if args.live:
         if not live_smoother_available():
             console.print("live check skipped: hingecheck.filters has no live smoother yet")
         else:
             console.print(f"live vs offline: {len(live_problems)} differences")
             for p in live_problems:
-                console.print(f"  {p}", markup=False)
+                console.print(f"  {p}", markup=False, soft_wrap=True)
     return 0
 
 

@@ -198,6 +198,7 @@ class BatchRequest:
     scheduler: str | None = None
     manifest: Path | None = None
     quiet: bool = False
+    force: bool = False  # redo every video even when an identical analysis exists (e.g. after an upgrade)
 
 
 def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
@@ -268,7 +269,7 @@ class Batch:
                 item.output_dir = first.output_dir
                 continue
             claimed[key] = item
-            if self._already_done(store, item, key):
+            if not self.req.force and self._already_done(store, item, key):
                 continue
             jobs.append(self._job(len(self.items) - 1, item))
         return jobs
@@ -516,6 +517,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="seconds allowed per video before it is stopped")
     p.add_argument("--db", metavar="PATH", help="results database (default OUTDIR/results.sqlite; share it freely)")
     p.add_argument("--manifest", metavar="FILE", help="CSV with columns path,client[,date] overriding the folders")
+    p.add_argument("--force", action="store_true", help="redo every video, even those already analysed")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_analysis_options(p)
     p.set_defaults(func=run_batch_command)
@@ -547,6 +549,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         manifest=Path(args.manifest) if args.manifest else None,
         quiet=args.quiet,
+        force=args.force,
     )
     t0 = time.perf_counter()
     batch = run(req)

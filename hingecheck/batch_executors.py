@@ -197,8 +197,11 @@ class DaskExecutor:
                         on_start(job)
                 deadline = min(t + self.timeout_s for _, t in in_flight.values())
                 wait_s = max(0.05, deadline - time.monotonic())
-                with self.client.as_current():  # dask's wait() looks for a default client
-                    done, _ = dask_wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED")
+                try:
+                    with self.client.as_current():  # dask's wait() looks for a default client
+                        done, _ = dask_wait(list(in_flight), timeout=wait_s, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # dask raises instead of returning nothing done
+                    done = set()
                 for future in done:
                     job, _ = in_flight.pop(future)
                     on_done(job, self._result_of(job, future))

@@ -47,7 +47,7 @@ class LiveConfig:
     upright_max_deg: float = 20.0
     frame_margin_frac: float = 0.01
     min_visibility: float = 0.5
-    side_on_max_ratio: float = 0.35
+    side_on_max_ratio: float = 0.45
     calibration_buffer_s: float = 20.0
     max_width: int = 1280
     tone_hz_good: float = 880.0

@@ -112,10 +112,9 @@ def recording_rows(db: Path) -> list[sqlite3.Row]:
 
 
 @pytest.fixture(scope="session")
-def person_clip(request: pytest.FixtureRequest) -> Path:
-    """A side-view clip with a person from samples/ (HINGECHECK_TEST_CLIP overrides it during development)."""
-    override = os.environ.get("HINGECHECK_TEST_CLIP")
-    return Path(override) if override else request.getfixturevalue("sample_good_stoop")
+def person_clip(sample_good_stoop: Path) -> Path:
+    """A side-view clip with a person (samples/hinge_good_stoop.mp4)."""
+    return sample_good_stoop
 
 
 @pytest.fixture(scope="session")
@@ -287,6 +286,10 @@ def test_manifest_overrides_client_and_date_without_escaping_outdir(tmp_path):
     assert not (tmp_path.parent / "evil").exists() and not (tmp_path / "evil").exists()
     rows = {r["path"]: r for r in recording_rows(tmp_path / "shared.sqlite")}
     assert rows["bob/empty.mp4"]["client"] == "../../evil"
+    # --force redoes everything and still keeps one row per video
+    again = run(request(indir, outdir, db_path=tmp_path / "shared.sqlite", manifest=manifest, force=True))
+    assert {i.status for i in again.items} == {"not_a_video"}
+    assert len(recording_rows(tmp_path / "shared.sqlite")) == 2
 
 
 def test_a_symlinked_client_folder_cannot_lead_outputs_out_of_outdir(tmp_path):
@@ -322,8 +325,11 @@ def test_sigkill_mid_run_then_rerun_leaves_one_row_per_video(short_clips, tmp_pa
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists() and len(recording_rows(db)) >= 1:
-                break
+            try:
+                if len(recording_rows(db)) >= 1:
+                    break
+            except sqlite3.OperationalError:  # not created or not migrated yet
+                pass
             time.sleep(0.1)
         assert proc.poll() is None, "the batch ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)  # the parent only: its orphaned worker must notice and exit

@@ -106,3 +106,62 @@ def test_client_page_shows_the_trend_and_links_back(dashboard, browser):
         assert response is not None and response.ok, href
     page.go_back()
     assert problems == []
+
+
+def test_fault_filter_and_worsening_client_first(browser, tmp_path):
+    """Stored results with faults (written as a batch would) → the worsening client and its session lead."""
+    from hingecheck.report.dashboard import write_dashboard
+    from hingecheck.store import RecordingKey, ResultStore
+    from tests.test_store import rep, summary
+
+    out = tmp_path / "out"
+    items = []
+    plan = {  # per client, oldest first: (lumbar share, hinge capacity, fault codes of rep 1)
+        "pat": [(0.25, 45.0, []), (0.18, 55.0, []), (0.40, 35.0, ["spinal_flexion_takeover"])],
+        "quinn": [(0.5, 30.0, ["extension_from_low_back"]), (0.3, 42.0, []), (0.2, 50.0, [])],
+    }
+    with ResultStore(out / "results.sqlite") as store:
+        for client, sessions in plan.items():
+            for i, (share, capacity, faults) in enumerate(sessions):
+                folder = out / client / f"s{i}"
+                folder.mkdir(parents=True)
+                summ = summary([rep(1, share, capacity, faults), rep(2, share, capacity)])
+                (folder / "summary.json").write_text("{}")
+                when = f"2024-0{i + 1}-10"
+                store.upsert_recording(
+                    RecordingKey(f"{client}{i}", "s", "m"),
+                    client=client,
+                    path=f"{client}/s{i}.mp4",
+                    source_root="/in",
+                    summary=summ,
+                    output_dir=str(folder),
+                    recorded_at=when,
+                    recorded_at_source="manifest",
+                )
+                items.append(
+                    {
+                        "path": f"{client}/s{i}.mp4",
+                        "client": client,
+                        "status": "ok",
+                        "message": "",
+                        "output_dir": f"{client}/s{i}",
+                        "recorded_at": when,
+                        "n_reps": 2,
+                        "n_reps_with_faults": 1 if faults else 0,
+                        "fault_counts": dict.fromkeys(faults, 1),
+                        "warnings": [],
+                    }
+                )
+        index = write_dashboard(out, store, items)
+    page, problems = open_page(browser, index.as_uri())
+    assert page.eval_on_selector_all("#clients tbody tr a", "els => els.map(e => e.textContent)") == ["pat", "quinn"]
+    assert page.locator("#clients tbody tr").first.locator(".flag").text_content() == "worsening"
+    assert visible_paths(page)[0] == "pat/s2.mp4"
+    page.select_option("#filter-fault", "extension_from_low_back")
+    assert visible_paths(page) == ["quinn/s0.mp4"]
+    page.select_option("#filter-fault", "spinal_flexion_takeover")
+    assert visible_paths(page) == ["pat/s2.mp4"]
+    page.click("#clients a:text-is('pat')")
+    arrows = page.eval_on_selector_all("#sessions tbody tr:first-child .worse", "els => els.map(e => e.textContent)")
+    assert arrows == ["↑", "↓", "↑"]  # lumbar share up, hinge capacity down, fault rate up: all worse
+    assert problems == []

@@ -697,6 +697,7 @@ def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, s
         "distance": dist,
         "cam_height": cam_h,
         "fill": fill,
+        "vfov": getattr(args, "vfov", None),
         "floor": floor,
         "wall_rgb": list(wall),
         "wall_distance": float(rng.uniform(1.5, 3.0)),
@@ -775,6 +776,8 @@ def frame_camera(prm: dict, verts_world: np.ndarray, width: int, height: int) ->
     target = np.array([0.0, aim_y, target_z])
     c2w = look_at(eye, target)
     fx = prm["fill"] * height * prm["distance"] / stature
+    if prm.get("vfov") is not None:
+        fx = 0.5 * height / math.tan(math.radians(prm["vfov"]) / 2)
     cx, cy = width / 2.0, height / 2.0
     steps = 0
     mx, my = 0.02 * width, 0.02 * height
@@ -1149,6 +1152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--facing", choices=["left", "right"], default=None)
     ap.add_argument("--distance", type=float, default=None, help="camera distance m")
     ap.add_argument("--cam-height", type=float, default=None, help="camera height m")
+    ap.add_argument("--vfov", type=float, default=None, help="vertical field of view (deg); default from a drawn fill")
     ap.add_argument("--lower", choices=["shorts", "long_pants"], default=None)
     ap.add_argument("--dark", action=argparse.BooleanOptionalAction, default=None, help="dark clothes on a dark wall")
     ap.add_argument("--fast", action="store_true", help="fast tempo (descent/return 0.6-0.9 s)")

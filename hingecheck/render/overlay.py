@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,19 @@ class HudState:
     fault_title: str | None = None  # banner headline while a fault is fresh
     fault_cue: str | None = None  # one plain sentence: what to do next rep
     calibration_message: str | None = None  # e.g. "stand still side-on: calibrating"
+
+    @classmethod
+    def from_mapping(cls, hud: Mapping[str, Any]) -> HudState:
+        """Live mode's HUD dict (keys reps, rep, phase, guidance, verdict, verdict_fault, cue) as a HudState."""
+        fault = bool(hud.get("verdict_fault"))
+        return cls(
+            rep_count=int(hud.get("reps") or 0),
+            rep_index=hud.get("rep"),
+            phase=str(hud.get("phase") or "stand"),
+            fault_title=hud.get("verdict") if fault else None,
+            fault_cue=hud.get("cue") if fault else None,
+            calibration_message=hud.get("guidance") or None,
+        )
 
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (pixels, exclusive end)
@@ -328,12 +342,22 @@ def _draw_bar(
     cv2.line(img, (x_zero, y - int(3 * s)), (x_zero, y + height + int(3 * s)), WHITE, 1)
 
 
+def _scale(h: int, w: int) -> float:
+    return max(0.6, min(h, w) / 480.0)  # sizes are designed at 640×480 and scale with the frame
+
+
+def hud_panel_box(h: int, w: int) -> Box:
+    """Where the top-left gauge panel sits in an h×w frame (kept small: the person is usually mid-frame)."""
+    s = _scale(h, w)
+    return 0, 0, min(w, int(262 * s)), min(h, int(112 * s))
+
+
 def draw_frame(
     rgb: np.ndarray,
     pose: PoseFrame | None,
     contour: np.ndarray | None,
     angles: FrameAngles | None,
-    hud: HudState,
+    hud: HudState | Mapping[str, Any],
     *,
     blur: bool = False,
     blur_box: Box | None = None,
@@ -342,9 +366,11 @@ def draw_frame(
 ) -> np.ndarray:
     """Draw one annotated frame (RGB). With ``blur=True`` the head box (``None`` = whole frame) is blurred first."""
     cfg = config or OverlayConfig()
+    if not isinstance(hud, HudState):
+        hud = HudState.from_mapping(hud)
     img = rgb if in_place else rgb.copy()
     h, w = img.shape[:2]
-    s = max(0.6, min(h, w) / 480.0)  # sizes are designed at 640×480 and scale with the frame
+    s = _scale(h, w)
 
     if blur:
         blur_region(img, blur_box)
@@ -361,7 +387,7 @@ def draw_frame(
         _draw_skeleton(img, pose, s)
 
     # Top-left panel: rep counter + phase, then the hip-vs-lumbar gauge.
-    pw, ph = int(300 * s), int(122 * s)
+    _, _, pw, ph = hud_panel_box(h, w)
     _panel(img, 0, 0, pw, ph)
     rep_txt = f"REP {hud.rep_index}" if hud.rep_index is not None else "STANDING"
     x = put_text(img, rep_txt, (int(10 * s), int(26 * s)), 0.7 * s, WHITE, 2)
@@ -369,14 +395,14 @@ def draw_frame(
         put_text(img, hud.phase.upper(), (x + int(12 * s), int(26 * s)), 0.55 * s, (200, 220, 255), 1)
     done = f"done: {hud.rep_count}"
     put_text(img, done, (pw - _text_width(done, 0.5 * s, 1) - int(10 * s), int(24 * s)), 0.5 * s, (210, 210, 210), 1)
-    bar_w, bar_h = int(200 * s), int(16 * s)
+    bar_w, bar_h = int(170 * s), int(14 * s)
     person = pose is not None and pose.detected
     _draw_bar(
-        img, int(10 * s), int(56 * s), bar_w, bar_h, "HIP FLEXION", hip, GREEN, cfg, s,
+        img, int(10 * s), int(52 * s), bar_w, bar_h, "HIP FLEXION", hip, GREEN, cfg, s,
         "not measurable" if person else "no person",
     )  # fmt: skip
     _draw_bar(
-        img, int(10 * s), int(98 * s), bar_w, bar_h, "LOW BACK FLEXION", lumbar, status_colour, cfg, s,
+        img, int(10 * s), int(90 * s), bar_w, bar_h, "LOW BACK FLEXION", lumbar, status_colour, cfg, s,
         "lumbar not measurable" if person else "no person", (cfg.lumbar_caution_deg, cfg.lumbar_alarm_deg),
     )  # fmt: skip
 

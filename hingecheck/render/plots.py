@@ -105,17 +105,20 @@ def _rep_slice(t: np.ndarray, start_s: float, end_s: float) -> slice:
 
 def figure_rhythm(result: AnalysisResult) -> Figure:
     """Lumbar flexion against hip flexion per rep: descent solid (start→bottom), return dashed (bottom→end)."""
-    fig = _new_figure(6.2, 4.8)
     a = result.angles
+    message = None
     if a is None or not result.reps:
-        _message_axes(fig, "No reps to show." if a is not None else "No angles were measured.")
+        message = "No reps to show." if a is not None else "No angles were measured."
+    elif not np.any(np.isfinite(a.lumbar_flexion_deg)):
+        message = "Lumbar flexion was not measurable in this clip,\nso the hip-lumbar rhythm cannot be drawn."
+    if message is not None:  # a short strip, not a big empty chart
+        fig = _new_figure(6.2, 1.2)
+        _message_axes(fig, message)
         return fig
+    fig = _new_figure(6.2, 4.8)
     t = np.asarray(a.time_s, float)
     hip = np.asarray(a.hip_flexion_deg, float)
     lumbar = np.asarray(a.lumbar_flexion_deg, float)
-    if not np.any(np.isfinite(lumbar)):
-        _message_axes(fig, "Lumbar flexion was not measurable in this clip,\nso the hip-lumbar rhythm cannot be drawn.")
-        return fig
     ax = fig.add_subplot()
     colours = [f"C{k % 10}" for k in range(len(result.reps))]
     for rep, colour in zip(result.reps, colours, strict=True):

@@ -121,6 +121,7 @@ def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]])
         )
     clients.sort(key=lambda c: (-c["attention"], c["name"]))
     client_rank = {c["name"]: i for i, c in enumerate(clients)}
+    worsened = {(c["name"], c["latest"].path) for c in clients if c["worsening"] and c["latest"] is not None}
     recordings = []
     for item in items:
         status = _effective_status(item)
@@ -138,8 +139,14 @@ def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]])
                 "fault_codes": sorted(item.get("fault_counts") or {}),
                 "link": link,
                 "link_label": link_label,
-                # problems first, then most faults; ties keep the clients' attention order
-                "attention": round((1.0 if status in PROBLEM_STATUSES else 0.0) + (fault_rate or 0.0), 4),
+                "worsened": (item["client"], item["path"]) in worsened,
+                # files to re-record first, then faults, then the session that made a client's trend worse
+                "attention": round(
+                    (1.0 if status in PROBLEM_STATUSES else 0.0)
+                    + (fault_rate or 0.0)
+                    + (0.5 if (item["client"], item["path"]) in worsened else 0.0),
+                    4,
+                ),
                 "client_rank": client_rank[item["client"]],
             }
         )

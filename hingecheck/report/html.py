@@ -171,10 +171,9 @@ def _data_uri(path: Path, mime: str) -> str:
 def _rep_rows(result: AnalysisResult) -> list[dict[str, Any]]:
     rows = []
     for rep in result.reps:
-        tempo = " · ".join(
-            f"{name} {fmt_s(value)}"
-            for name, value in (("down", rep.descent_s), ("hold", rep.hold_s), ("up", rep.return_s))
-            if _finite(value)
+        phases = (rep.descent_s, rep.hold_s, rep.return_s)
+        tempo = (
+            " / ".join(f"{x:.1f}" if _finite(x) else "?" for x in phases) + " s" if any(map(_finite, phases)) else ""
         )
         rows.append(
             {
