@@ -6,6 +6,7 @@ why (once per session, not once per rep).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -95,7 +96,5 @@ class CuePlayer:
             except subprocess.TimeoutExpired:
                 self._speech.terminate()
         if self._sd is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._sd.stop()
-            except Exception:
-                pass

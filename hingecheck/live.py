@@ -126,36 +126,42 @@ def _draw_fallback(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None)
     return out
 
 
+PHASE_FOR_OVERLAY = {"standing": "stand", "lockout": "stand", "descent": "descent", "return": "return"}
+
+
 def draw_live_frame(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict):
-    """The overlay (render.overlay.draw_frame when it exists) plus the live HUD text."""
+    """The overlay (render.overlay.draw_frame, which draws the HUD dict too) plus live-only marks.
+
+    Falls back to a skeleton with text lines while the overlay module lacks ``draw_frame``.
+    """
     import cv2
 
     try:
         from .render.overlay import draw_frame
     except ImportError:
         draw_frame = None
+    out = None
     if draw_frame is not None:
         try:
             out = draw_frame(rgb, pose, contour, update.angles, hud)
         except Exception:  # the overlay is another stage's work in progress: never let it end a session
-            out = _draw_fallback(rgb, pose, contour)
-    else:
+            out = None
+    lines: list[tuple[str, tuple[int, int, int]]] = []
+    if out is None:
         out = _draw_fallback(rgb, pose, contour)
+        lines.append((f"reps {hud['reps']}", (255, 255, 255)))
+        if hud.get("guidance"):
+            lines.append((hud["guidance"], (255, 220, 0)))
+        if hud.get("verdict"):
+            lines.append((hud["verdict"], (255, 80, 80) if hud.get("verdict_fault") else (80, 255, 80)))
+        if hud.get("cue"):
+            lines.append((hud["cue"], (255, 255, 255)))
+    if hud.get("paused"):
+        lines.append(("PAUSED (space to continue)", (255, 220, 0)))
     out = np.ascontiguousarray(out)
     h, w = out.shape[:2]
     scale = max(0.5, w / 1100.0)
-    lines: list[tuple[str, tuple[int, int, int]]] = []
-    lines.append((f"reps {hud['reps']}", (255, 255, 255)))
-    if hud.get("guidance"):
-        lines.append((hud["guidance"], (255, 220, 0)))
-    if hud.get("verdict"):
-        colour = (255, 80, 80) if hud.get("verdict_fault") else (80, 255, 80)
-        lines.append((hud["verdict"], colour))
-    if hud.get("cue"):
-        lines.append((hud["cue"], (255, 255, 255)))
-    if hud.get("paused"):
-        lines.append(("PAUSED (space to continue)", (255, 220, 0)))
-    y = int(30 * scale)
+    y = int(30 * scale) if draw_frame is None else h // 2
     for text, colour in lines:
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, 2)
         cv2.rectangle(out, (8, y - th - 6), (16 + tw, y + 6), (0, 0, 0), -1)
@@ -166,7 +172,7 @@ def draw_live_frame(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None
         cv2.rectangle(out, (20, h - 30), (w - 20, h - 14), (255, 255, 255), 1)
         cv2.rectangle(out, (20, h - 30), (20 + bar_w, h - 14), (255, 220, 0), -1)
     if hud.get("perf"):
-        cv2.putText(out, hud["perf"], (w - 260, h - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
+        cv2.putText(out, hud["perf"], (w - 200, h - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
     return out
 
 
@@ -372,9 +378,13 @@ class LiveSession:
                 if recorder is not None:
                     recorder.put(frame.rgb, frame.time_s)
                 hud["guidance"] = update.guidance
+                hud["phase"] = PHASE_FOR_OVERLAY.get(update.phase or "standing", "stand")
+                hud["rep"] = None if hud["phase"] == "stand" else len(coach.reps) + 1
                 if draw:
                     n = len(latencies_s)
-                    hud["perf"] = f"{n / max(t_done - (t_first or t_done), 1e-6):.0f} fps  {latencies_s[-1] * 1e3:.0f} ms"
+                    hud["perf"] = (
+                        f"{n / max(t_done - (t_first or t_done), 1e-6):.0f} fps  {latencies_s[-1] * 1e3:.0f} ms"
+                    )
                     shown = draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
                     last_shown = (frame.rgb, pose, m.dorsal_contour, update)
                     if window is not None:

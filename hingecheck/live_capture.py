@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import HingecheckError
+from .pose import quiet_native_stderr
 from .types import VideoInfo
 from .video import VideoReader
 
@@ -148,25 +149,36 @@ def camera_devices() -> list[str]:
 
 
 def open_camera(index: int, max_width: int | None = 1280) -> CameraSource:
-    """Open camera ``index`` with the first backend that delivers a frame, or raise CameraError saying what was tried."""
+    """Open camera ``index`` with the first backend that delivers a frame; else CameraError saying what was tried."""
     import cv2
 
     tried: list[str] = []
     for name, backend in _camera_backends():
         cap = cv2.VideoCapture()
+        # each failing backend logs several lines (some straight from native code): our one line says it all
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
         try:
-            ok = cap.open(index, backend)
-        except cv2.error:
-            ok = False
-        if ok:
-            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the driver from queueing stale frames where supported
-            got, bgr = cap.read()
-            if got and bgr is not None:
-                return CameraSource(cap, index, name, bgr, max_width)
+            with quiet_native_stderr():
+                try:
+                    ok = cap.open(index, backend)
+                except cv2.error:
+                    ok = False
+                got, bgr = False, None
+                if ok:
+                    cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the driver from queueing stale frames
+                    got, bgr = cap.read()
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
+        if got and bgr is not None:
+            return CameraSource(cap, index, name, bgr, max_width)
         cap.release()
         tried.append(name)
     devices = camera_devices()
-    where = ", ".join(devices) if devices else "no /dev/video* device" if platform.system() == "Linux" else "none listed"
+    if devices:
+        where = "devices: " + ", ".join(devices)
+    else:
+        where = "no /dev/video* device" if platform.system() == "Linux" else "no device listed"
     raise CameraError(
         f"no camera could be opened: tried camera {index} with {', '.join(tried) or 'no backend'} ({where}); "
         "plug a camera in, pick another with --camera N, or play a clip with --source VIDEO"

@@ -26,14 +26,24 @@ from .types import (
     RIGHT_HIP,
     RIGHT_KNEE,
     RIGHT_SHOULDER,
-    FrameAngles,
     Fault,
+    FrameAngles,
     PoseFrame,
     Rep,
 )
 
 # landmarks that must be in the picture for a usable side view of the whole body
-BODY_LANDMARKS = (NOSE, LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP, LEFT_KNEE, RIGHT_KNEE, LEFT_ANKLE, RIGHT_ANKLE)
+BODY_LANDMARKS = (
+    NOSE,
+    LEFT_SHOULDER,
+    RIGHT_SHOULDER,
+    LEFT_HIP,
+    RIGHT_HIP,
+    LEFT_KNEE,
+    RIGHT_KNEE,
+    LEFT_ANKLE,
+    RIGHT_ANKLE,
+)
 
 
 @dataclass
@@ -146,7 +156,11 @@ class StillnessDetector:
             tol = self.cfg.still_tolerance_deg
             moved = float(np.linalg.norm(hip - self._hip0)) / _body_height_px(pose)
             thigh_ok = not np.isfinite(m.thigh_deg) or abs(m.thigh_deg - float(np.median(self._thigh))) <= tol
-            if abs(m.trunk_deg - float(np.median(self._trunk))) <= tol and thigh_ok and moved <= self.cfg.still_shift_frac:
+            if (
+                abs(m.trunk_deg - float(np.median(self._trunk))) <= tol
+                and thigh_ok
+                and moved <= self.cfg.still_shift_frac
+            ):
                 self._trunk.append(m.trunk_deg)
                 if np.isfinite(m.thigh_deg):
                     self._thigh.append(m.thigh_deg)

@@ -96,7 +96,9 @@ def build_session_result(
     decode_errors: list[str],
 ) -> AnalysisResult:
     """An AnalysisResult for the processed frames, with the same status rules as ``pipeline.analyze``."""
-    frames = [a if a is not None else FrameAngles(p.index, p.time_s, p.detected) for a, p in zip(angles, poses)]
+    frames = [
+        a if a is not None else FrameAngles(p.index, p.time_s, p.detected) for a, p in zip(angles, poses, strict=True)
+    ]
     # the movement stage needs no person for undetected frames; keep 'detected' from the pose, not the angles
     for a, p in zip(frames, poses, strict=True):
         a.detected = bool(p.detected)

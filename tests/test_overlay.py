@@ -110,7 +110,8 @@ def test_fault_banner_is_drawn_at_the_bottom_only_while_fresh():
 
 def gauge_pixels(img: np.ndarray, colour: tuple[int, int, int]) -> int:
     """Pixels of exactly ``colour`` inside the top-left gauge panel."""
-    return int(np.all(img[:112, :262] == np.asarray(colour, np.uint8), axis=2).sum())
+    _, _, x1, y1 = hud_panel_box(*img.shape[:2])
+    return int(np.all(img[:y1, :x1] == np.asarray(colour, np.uint8), axis=2).sum())
 
 
 def test_lumbar_gauge_colour_and_not_measurable():
@@ -267,3 +268,16 @@ def test_real_clip_heads_are_blurred_and_the_hud_is_drawn(analysed_lowback, samp
             assert out[5:panel_y1, 5:panel_x1].mean() < frame.rgb[5:panel_y1, 5:panel_x1].mean() - 20  # dark HUD
             checked += 1
     assert checked == 4
+
+
+@pytest.mark.parametrize("size", [(240, 320), (720, 1280), (1920, 1080)])
+def test_other_frame_sizes_scale_the_hud(size):
+    h, w = size
+    hud = HudState(rep_index=2, phase="bottom", rep_count=1, fault_title="Low back took over", fault_cue="Hips back.")
+    angles = FrameAngles(0, 0.0, True, hip_flexion_deg=70.0, lumbar_flexion_deg=30.0)
+    out = draw_frame(np.zeros((h, w, 3), np.uint8), None, None, angles, hud, blur=True, blur_box=None)
+    assert out.shape == (h, w, 3)
+    x0, y0, x1, y1 = hud_panel_box(h, w)
+    assert x1 <= w // 2 and y1 <= h // 3  # the panel leaves the middle of the picture to the person
+    s = max(0.6, min(h / 480, w / 640))
+    assert gauge_pixels(out, RED) > 400 * s**2  # the lumbar bar (~590 px at 640×480), scaled with the frame

@@ -240,7 +240,8 @@ def _settings_rows(result: AnalysisResult) -> list[tuple[str, str]]:
             rows.append(("Standing baseline", f"{cal['start_s']:.2f}–{cal['end_s']:.2f} s ({how})"))
         else:
             rows.append(("Standing baseline", "not found"))
-    rows.append(("Settings", f"{result.config_source} (hash {result.settings_hash or '—'})"))
+    if result.settings_hash:  # a run that failed before loading its settings has none
+        rows.append(("Settings", f"{result.config_source} (hash {result.settings_hash})"))
     if result.model:
         state = "checksum verified" if result.model.get("verified") else "checksum not verified"
         rows.append(("Pose model", f"{result.model.get('name', '?')} ({state})"))
@@ -300,8 +301,7 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
         )
         if key in result.outputs
     ]
-    if result.angles is not None or result.status:
-        files.append(("summary (JSON)", "summary.json"))
+    files.append(("summary (JSON)", "summary.json"))  # written last by outputs.write_outputs, always
     return {
         "result": result,
         "file_name": file_name,

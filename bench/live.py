@@ -1,0 +1,162 @@
+"""Live-mode speed and agreement benchmarks.
+
+    python bench/live.py [CLIP]            naive loop vs the live pipeline on one clip (fps, drops, latency)
+    python bench/live.py --compare DIR     live --source vs analyze on every clip of DIR (reps, faults, times)
+
+The naive loop decodes, runs MediaPipe, measures and draws every frame in one thread at the clip's real pace,
+without dropping anything, so its latency grows whenever a frame costs more than the frame interval. The
+live pipeline (``hingecheck live --source CLIP --no-window``) captures in its own thread and processes only
+the newest frame. Numbers depend on what else runs on the machine: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from hingecheck.config import load_settings
+from hingecheck.kinematics import SagittalMeasurer
+from hingecheck.live import LiveOptions, LiveSession, LiveStats, draw_live_frame
+from hingecheck.live_coach import CoachUpdate, FramingCheck
+from hingecheck.live_compare import compare_reps
+from hingecheck.pipeline import AnalyzeOptions, analyze
+from hingecheck.pose import PoseEstimator, resolve_model
+from hingecheck.video import VideoReader
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CLIP = REPO / "samples" / "hinge_good_stoop.mp4"
+console = Console()
+
+
+def load_text() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def naive_loop(clip: Path, model, settings) -> LiveStats:
+    """Decode → MediaPipe → measure → draw in one thread, at the clip's pace, every frame (no dropping)."""
+    stats = LiveStats(source=str(clip), load_avg_start=list(os.getloadavg()))
+    latencies: list[float] = []
+    pose_s: list[float] = []
+    measurer = SagittalMeasurer()
+    hud = {"reps": 0, "guidance": "", "verdict": "", "cue": "", "perf": ""}
+    min_conf = float(settings.section("pose").get("min_confidence", 0.5))
+    with VideoReader(clip, max_width=1280) as reader, PoseEstimator(model, num_poses=1, min_confidence=min_conf) as est:
+        start = time.perf_counter()
+        for frame in reader:
+            due = start + frame.time_s
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            t0 = time.perf_counter()
+            pose = est.process(frame)
+            pose_s.append(time.perf_counter() - t0)
+            m = measurer.measure(pose)
+            update = CoachUpdate(None, "tracking", "", 1.0, FramingCheck(True, True, ""))
+            draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
+            latencies.append(time.perf_counter() - due)
+        end = time.perf_counter()
+    n = len(latencies)
+    stats.frames_captured = stats.frames_processed = n
+    stats.fps = n / (end - start) if end > start else 0.0
+    stats.latency_ms_p50 = float(np.percentile(latencies, 50) * 1000) if n else 0.0
+    stats.latency_ms_p95 = float(np.percentile(latencies, 95) * 1000) if n else 0.0
+    stats.latency_ms_max = float(np.max(latencies) * 1000) if n else 0.0
+    stats.pose_ms_p50 = float(np.percentile(pose_s, 50) * 1000) if n else 0.0
+    stats.pose_ms_p95 = float(np.percentile(pose_s, 95) * 1000) if n else 0.0
+    stats.load_avg_end = list(os.getloadavg())
+    return stats
+
+
+def live_run(clip: Path, model, settings, draw: bool = False, quiet_output: bool = True):
+    options = LiveOptions(source=str(clip), window=False, quiet=True, draw_headless=draw)
+    say = (lambda text: None) if quiet_output else None
+    return LiveSession(options, settings=settings, model=model, say=say).run()
+
+
+def speed(clip: Path) -> None:
+    settings = load_settings()
+    model = resolve_model()
+    console.print(f"[bold]{clip.name}[/]  {load_text()}  (2-core machine shared with other jobs)")
+    rows = [("naive loop (decode, MediaPipe, draw; no dropping)", naive_loop(clip, model, settings))]
+    rows.append(("live pipeline, headless (--no-window)", live_run(clip, model, settings).stats))
+    rows.append(("live pipeline + overlay drawing (window cost)", live_run(clip, model, settings, draw=True).stats))
+    table = Table(title=f"live latency on {clip.name} (capture → verdict)")
+    for col in ("pipeline", "fps", "processed", "dropped", "latency p50 ms", "p95 ms", "max ms", "pose p50 ms"):
+        table.add_column(col, justify="left" if col == "pipeline" else "right")
+    for name, s in rows:
+        table.add_row(
+            name,
+            f"{s.fps:.1f}",
+            f"{s.frames_processed}/{s.frames_captured}",
+            f"{s.frames_dropped} ({s.dropped_share:.1%})",
+            f"{s.latency_ms_p50:.0f}",
+            f"{s.latency_ms_p95:.0f}",
+            f"{s.latency_ms_max:.0f}",
+            f"{s.pose_ms_p50:.0f}",
+        )
+    console.print(table)
+    console.print(load_text() + " at the end")
+
+
+def compare(folder: Path, tolerance_frames: float = 2.0) -> int:
+    """live --source vs analyze on every clip: same reps, same fault codes, times within tolerance."""
+    settings = load_settings()
+    model = resolve_model()
+    clips = sorted(p for p in folder.glob("*.mp4") if not p.name.startswith("."))
+    if not clips:
+        console.print(f"no .mp4 clips in {folder}")
+        return 2
+    console.print(f"{len(clips)} clips in {folder}  {load_text()}")
+    table = Table(title="live --source vs analyze")
+    for col in ("clip", "reps analyze/live", "faults (analyze)", "max Δt (frames)", "where", "dropped", "p95 ms", "ok"):
+        table.add_column(col)
+    all_ok = True
+    for clip in clips:
+        offline = analyze(clip, AnalyzeOptions(write_video=False), settings=settings, model=model)
+        outcome = live_run(clip, model, settings)
+        fps = offline.video.fps if offline.video else 30.0
+        cmp = compare_reps(offline.reps, outcome.reps)
+        ok = cmp.ok(tolerance_frames / fps)
+        all_ok &= ok
+        faults = " ".join("/".join(sorted(r.fault_codes)) or "-" for r in offline.reps)
+        s = outcome.stats
+        table.add_row(
+            clip.name,
+            f"{cmp.n_offline}/{cmp.n_live}",
+            faults,
+            f"{cmp.max_time_diff_s * fps:.1f}",
+            "; ".join(cmp.problems) or cmp.worst,
+            f"{s.dropped_share:.1%}",
+            f"{s.latency_ms_p95:.0f}",
+            "yes" if ok else "NO",
+        )
+        console.print(f"  {clip.name}: {'ok' if ok else 'MISMATCH'} ({load_text()})")
+    console.print(table)
+    return 0 if all_ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP), help="clip for the speed comparison")
+    parser.add_argument("--compare", metavar="DIR", help="check live vs analyze on every clip of DIR")
+    parser.add_argument("--tolerance-frames", type=float, default=2.0)
+    args = parser.parse_args()
+    if args.compare:
+        return compare(Path(args.compare), args.tolerance_frames)
+    clip = Path(args.clip)
+    if not clip.is_file():
+        console.print(f"clip not found: {clip}")
+        return 2
+    speed(clip)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
