@@ -259,9 +259,15 @@ class LiveSession:
             if window is None:
                 self.note(f"{why}: running without a window")
         pose_settings = self.settings.section("pose")
-        estimator = PoseEstimator(
-            self.model, num_poses=1, min_confidence=float(pose_settings.get("min_confidence", 0.5))
-        )
+        try:  # one person, VIDEO mode: the fastest setting (DESIGN §7); timestamps are the capture times
+            estimator = PoseEstimator(
+                self.model, num_poses=1, min_confidence=float(pose_settings.get("min_confidence", 0.5))
+            )
+        except BaseException:
+            source.close()
+            if window is not None:
+                window.close()
+            raise
         player = CuePlayer(quiet=options.quiet, note=self.note)
         recorder: RawRecorder | None = None
         if options.record_dir is not None and options.write_video:

@@ -178,11 +178,12 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
     _, offline = analysed_good_stoop
     assert offline.reps, "analyze found no reps on the sample"
     cmp = compare_reps(offline.reps, outcome.reps)
-    assert cmp.problems == []
-    # 2 frames of the clip; a dropped frame near a rep boundary can move it by one more processed frame
+    assert cmp.problems == []  # same number of reps, same fault codes, rep by rep
     fps = offline.video.fps
-    allowed_frames = 2.0 * outcome.stats.frames_captured / max(outcome.stats.frames_processed, 1)
-    assert cmp.max_time_diff_s <= allowed_frames / fps + 1e-6, cmp.worst
+    if outcome.stats.dropped_share <= 0.02:  # the live budget was met: times agree within 2 frames
+        assert cmp.max_time_diff_s <= 2.0 / fps + 1e-6, cmp.worst
+    else:  # an overloaded machine dropped frames: phase boundaries may move, but not by a fraction of a rep
+        assert cmp.max_time_diff_s <= 0.3, cmp.worst
 
 
 # --- command line ---

@@ -74,3 +74,12 @@ def test_write_plots_writes_pngs_even_for_a_failed_run(tmp_path):
     failed = AnalysisResult(video=None, status="no_person", message="no person")
     assert write_plots(failed, tmp_path / "failed") == names
     assert (tmp_path / "failed" / ANGLES_PNG).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_nothing_measured_gives_a_message_not_an_empty_chart():
+    result = two_rep_result()
+    a = result.angles
+    for column in ("hip_flexion_deg", "lumbar_flexion_deg", "trunk_inclination_deg"):
+        getattr(a, column)[:] = np.nan
+    fig = figure_angles(result)
+    assert not fig.axes[0].axison and "No angles" in fig.axes[0].texts[0].get_text()

@@ -45,20 +45,22 @@ def _message_axes(fig: Figure, text: str) -> None:
 
 def figure_angles(result: AnalysisResult) -> Figure:
     """Angles over time: every measured column, reps shaded (descent darker than return), faults as red lines."""
-    fig = _new_figure(10, 4.2)
     a = result.angles
     if a is None or len(a) == 0:
+        fig = _new_figure(10, 1.2)
         _message_axes(fig, "No angles were measured.")
+        return fig
+    fig = _new_figure(10, 4.2)
+    if not any(np.any(np.isfinite(getattr(a, column))) for column, _, _ in ANGLE_LINES):
+        fig.set_size_inches(10, 1.2)  # a short strip, not an empty chart
+        _message_axes(fig, "No angles were measured (nobody was followed in this clip).")
         return fig
     ax = fig.add_subplot()
     t = np.asarray(a.time_s, float)
-    drawn = 0
     for column, label, colour in ANGLE_LINES:
         y = np.asarray(getattr(a, column), float)
         if not np.any(np.isfinite(y)):
             label += " (not measurable)"
-        else:
-            drawn += 1
         width = 2.2 if column in ("hip_flexion_deg", "lumbar_flexion_deg") else 1.2
         ax.plot(t, y, color=colour, lw=width, label=label)
     for rep in result.reps:
@@ -94,7 +96,7 @@ def figure_angles(result: AnalysisResult) -> Figure:
     ax.set_ylabel("degrees from standing")
     ax.grid(alpha=0.3)
     # below the axes, never over the data
-    fig.legend(loc="outside lower center", fontsize=8, ncols=5 if drawn else 1, frameon=False)
+    fig.legend(loc="outside lower center", fontsize=8, ncols=5, frameon=False)
     return fig
 
 

@@ -290,6 +290,8 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
         ),
     ):
         name = result.outputs.get(key)
+        if key == "plot_rhythm" and not result.reps:
+            continue  # its file only says "no reps"; the page says that already
         if name and (out_dir / name).is_file():
             plots.append({"title": title, "alt": alt, "src": _data_uri(out_dir / name, "image/png"), "file": name})
     files = [
