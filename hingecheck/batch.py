@@ -202,9 +202,12 @@ class BatchRequest:
 
 
 def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
-    """Everything that changes the outputs besides the video and the model: thresholds and output options."""
+    """Everything that changes the outputs besides the video and the model: thresholds, output options, version."""
+    from . import __version__
+
     blob = json.dumps(
         {
+            "hingecheck": __version__,
             "settings": settings_hash,
             "write_video": options.write_video,
             "blur_faces": options.blur_faces,
@@ -295,8 +298,9 @@ class Batch:
             item.summary = _read_json(item.output_dir / "summary.json")
             if item.recorded_at_source != "manifest":
                 item.recorded_at, item.recorded_at_source = row["recorded_at"], row["recorded_at_source"]
-            elif row["recorded_at"] != item.recorded_at:
-                self._ingest(store, item, key, item.summary or {})
+            moved = (row["client"], row["path"], row["recorded_at"]) != (item.client, item.rel_path, item.recorded_at)
+            if moved and item.summary:  # renamed, re-filed under another client or re-dated: update, do not redo
+                self._ingest(store, item, key, item.summary)
             return True
         # a finished folder the database does not know yet (the last run was killed between the two)
         source = _read_json(out / SOURCE_FILE)
@@ -310,13 +314,26 @@ class Batch:
             == key
         ):
             status = summary.get("batch_status") or summary.get("status", "error")
+            if status not in STORED_STATUSES:
+                return False  # an error is worth another try
             item.status, item.previous_status = "skipped_unchanged", status
             item.message = "already analysed (recovered from its output folder)"
             item.summary = summary
-            if status in STORED_STATUSES:
-                self._ingest(store, item, key, summary)
+            self._set_recorded_at(item, summary)
+            self._ingest(store, item, key, summary)
             return True
         return False
+
+    @staticmethod
+    def _set_recorded_at(item: Item, summary: dict[str, Any] | None) -> None:
+        """Manifest date, else the container's creation time, else the file's modification time."""
+        if item.recorded_at_source == "manifest":
+            return
+        created = normalise_time(((summary or {}).get("video") or {}).get("creation_time"))
+        if created:
+            item.recorded_at, item.recorded_at_source = created, "metadata"
+        else:
+            item.recorded_at, item.recorded_at_source = file_mtime_iso(item.path), "mtime"
 
     def _job(self, index: int, item: Item) -> Job:
         assert item.output_dir is not None and item.content_sha256 is not None
@@ -347,12 +364,7 @@ class Batch:
         else:
             move_into_place(partial, final)
             item.output_dir = final
-        if item.recorded_at_source != "manifest":
-            created = normalise_time(((result.summary or {}).get("video") or {}).get("creation_time"))
-            if created:
-                item.recorded_at, item.recorded_at_source = created, "metadata"
-            else:
-                item.recorded_at, item.recorded_at_source = file_mtime_iso(item.path), "mtime"
+        self._set_recorded_at(item, result.summary)
         if item.status in STORED_STATUSES and result.summary is not None:
             key = RecordingKey(job.content_sha256, job.settings_hash, job.model_sha256)
             self._ingest(store, item, key, result.summary)

@@ -59,6 +59,9 @@ class LiveConfig:
     min_visibility: float = 0.5
     side_on_max_ratio: float = 0.45
     calibration_buffer_s: float = 20.0
+    one_euro_min_cutoff_hz: float = 1.5
+    one_euro_beta: float = 0.05
+    one_euro_d_cutoff_hz: float = 1.0
     max_width: int = 1280
     tone_hz_good: float = 880.0
     tone_hz_fault: float = 330.0
@@ -183,35 +186,21 @@ class StillnessDetector:
 # --- adapters to the stages other engineers own (their names are the contract; fall back while they land) ---
 
 
-def make_live_smoother(settings: Settings) -> Any | None:
-    """The one-euro live smoother from hingecheck.filters, or None (raw angles, as analyze without filters)."""
+def make_live_smoother(cfg: LiveConfig) -> Any | None:
+    """filters.LiveAngleSmoother (one-euro on every angle), or None: raw angles, as analyze without filters.
+
+    Its parameters come from [live]: tuned so the streaming tracker places rep boundaries within 2 frames of
+    analyze's zero-phase smoothing on the devset (the filter's own defaults lag 3-4 frames at motion onsets).
+    """
     try:
-        from . import filters
+        from .filters import LiveAngleSmoother, OneEuroParams
     except ImportError:
         return None
-    for name in ("LiveSmoother", "OneEuroSmoother", "OneEuroAngleSmoother", "AngleOneEuro"):
-        cls = getattr(filters, name, None)
-        if cls is not None:
-            for args in ((settings,), ()):
-                if hasattr(cls, "from_settings"):
-                    return cls.from_settings(settings)
-                try:
-                    return cls(*args)
-                except TypeError:
-                    continue
-    factory = getattr(filters, "live_smoother", None)
-    return factory(settings) if factory is not None else None
+    return LiveAngleSmoother(OneEuroParams(cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz))
 
 
 def smooth_frame(smoother: Any | None, angles: FrameAngles) -> FrameAngles:
-    if smoother is None:
-        return angles
-    for method in ("update", "step", "__call__"):
-        fn = getattr(smoother, method, None)
-        if fn is not None:
-            out = fn(angles)
-            return out if isinstance(out, FrameAngles) else angles
-    return angles
+    return angles if smoother is None else smoother.filter(angles)
 
 
 def make_rep_tracker(settings: Settings) -> Any | None:
@@ -304,7 +293,7 @@ class LiveCoach:
     # -- state --
 
     def _reset_tracking(self) -> None:
-        self._smoother = make_live_smoother(self.settings)
+        self._smoother = make_live_smoother(self.cfg)
         self._tracker = make_rep_tracker(self.settings)
         self._pending: list[FrameMeasurement] = []  # measurements since the (re)calibration began
         self._rep_offset = len(self.reps)

@@ -22,6 +22,7 @@ from hingecheck.batch import (
     client_dir_name,
     discover_videos,
     inside,
+    normalise_time,
     read_manifest,
     run,
     safe_component,
@@ -54,9 +55,11 @@ def cut_clip(src: Path, dst: Path, start_s: float, duration_s: float) -> Path:
     return dst
 
 
-def remux_index_last(src: Path, dst: Path) -> Path:
+def remux_index_last(src: Path, dst: Path, creation_time: str | None = None) -> Path:
     """Copy the packets into an MP4 whose index (moov) comes last, as many cameras write it."""
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        if creation_time:
+            out.metadata["creation_time"] = creation_time
         stream_in = inp.streams.video[0]
         stream_out = out.add_stream_from_template(stream_in)
         for packet in inp.demux(stream_in):
@@ -137,7 +140,7 @@ def batch_run(short_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFac
     indir, outdir = root / "uploads", root / "out"
     (indir / "alice" / "2024-01").mkdir(parents=True)
     (indir / "alice" / "2024-01" / "s1.mp4").write_bytes(short_clips["a"].read_bytes())
-    (indir / "alice" / "s2.MOV").write_bytes(short_clips["b"].read_bytes())
+    remux_index_last(short_clips["b"], indir / "alice" / "s2.MOV", creation_time="2024-05-01T10:00:00.000000Z")
     (indir / HOSTILE).mkdir()
     (indir / HOSTILE / f"{HOSTILE}.mp4").write_bytes(short_clips["c"].read_bytes())
     expected = {f"bob/{k}": v for k, v in add_bad_files(indir / "bob", short_clips["long"]).items()}
@@ -236,6 +239,12 @@ def test_good_videos_have_outputs_and_one_row_each(batch_run):
             assert rows[path]["recorded_at"] and rows[path]["output_dir"] == str(folder)
     assert len(rows) == len(expected)
     assert rows["alice/s2.MOV"]["client"] == "alice" and rows["alice/2024-01/s1.mp4"]["client"] == "alice"
+    # recording date: the container's creation time when it has one, else the file's modification time
+    assert (rows["alice/s2.MOV"]["recorded_at"], rows["alice/s2.MOV"]["recorded_at_source"]) == (
+        "2024-05-01T10:00:00+00:00",
+        "metadata",
+    )
+    assert rows["alice/2024-01/s1.mp4"]["recorded_at_source"] == "mtime"
     assert not list(outdir.rglob(".partial-*"))
 
 
@@ -302,6 +311,29 @@ def test_a_symlinked_client_folder_cannot_lead_outputs_out_of_outdir(tmp_path):
     batch = run(request(indir, outdir))
     assert batch.items[0].status == "error" and "refusing" in batch.items[0].message
     assert list(elsewhere.iterdir()) == []
+
+
+def test_finished_folders_the_database_missed_are_recovered_not_redone(tmp_path):
+    """A run killed after moving a folder into place but before writing its row: the rerun adopts the folder."""
+    indir, outdir = tmp_path / "in", tmp_path / "out"
+    (indir / "gil").mkdir(parents=True)
+    (indir / "gil" / "empty.mp4").write_bytes(b"")
+    run(request(indir, outdir))
+    (outdir / "results.sqlite").unlink()
+    summary_file = next(outdir.rglob("summary.json"))
+    before = summary_file.stat().st_mtime_ns
+    batch = run(request(indir, outdir))
+    assert batch.items[0].status == "skipped_unchanged" and "recovered" in batch.items[0].message
+    assert summary_file.stat().st_mtime_ns == before
+    assert [(r["path"], r["status"]) for r in recording_rows(outdir / "results.sqlite")] == [
+        ("gil/empty.mp4", "not_a_video")
+    ]
+
+
+def test_container_dates_are_normalised():
+    assert normalise_time("2024-05-01T10:00:00.000000Z") == "2024-05-01T10:00:00+00:00"
+    assert normalise_time("1904-01-01T00:00:00.000000Z") is None  # camera without a clock
+    assert normalise_time("garbage") is None and normalise_time(None) is None
 
 
 def test_history_command_prints_the_trend(batch_run, capsys, monkeypatch):

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..types import FrameAngles, Warning_
 from .sagittal import FrameMeasurement
+
+# A frame is "upright" when its trunk is within this of the clip's most upright posture (10th centile);
+# standing sway is ≤ 1–2°, the first visible hinge motion 5°+.
+UPRIGHT_MARGIN_DEG = 5.0
+# "Quiet": trunk and thigh move less than this over QUIET_WINDOW_S (standing still, not passing upright).
+QUIET_RANGE_DEG = 3.0
+QUIET_WINDOW_S = 0.3
+MIN_STANDING_S = 0.5  # shortest stretch accepted as the baseline
+SHORT_STANDING_S = 0.2  # a shorter one is used only as a last resort, with a warning
+MAX_BASELINE_S = 2.0  # longer stretches add nothing but the risk of a drift
+MIN_SPLIT_FRAMES = 5  # outline baselines need this many trusted frames
 
 
 @dataclass
@@ -22,47 +33,124 @@ class Calibration:
     lumbar_deg: float
     thorax_deg: float
     automatic: bool
-    warnings: list[Warning_]
+    warnings: list[Warning_] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
-        return np.isfinite(self.trunk_deg)
+        return bool(np.isfinite(self.trunk_deg))
+
+    @property
+    def split_found(self) -> bool:
+        """True when the outline (pelvis/lumbar) baseline could be measured as well."""
+        return bool(np.isfinite(self.pelvis_deg) and np.isfinite(self.lumbar_deg))
 
     def angles(self, m: FrameMeasurement) -> FrameAngles:
+        """Angles of one frame relative to standing; NaN where not measurable.
+
+        Pelvic tilt, lumbar and thoracic flexion need a trusted outline (``m.split_ok``); without it they stay
+        NaN rather than a guess. Hip flexion then falls back to the landmark trunk–thigh angle (it over-reads
+        whenever the back rounds), with confidence 0 so that consumers can tell.
+        """
         if not m.detected:
             return FrameAngles(m.index, m.time_s, False)
+        nan = float("nan")
         thigh = m.thigh_deg - self.thigh_deg
         trunk = m.trunk_deg - self.trunk_deg
-        pelvis = m.pelvis_deg - self.pelvis_deg
-        lumbar = (m.lumbar_deg - self.lumbar_deg) - pelvis
+        split = m.split_ok and self.split_found
+        pelvis = m.pelvis_deg - self.pelvis_deg if split else nan
+        upper_lumbar = m.lumbar_deg - self.lumbar_deg if split else nan
+        thorax = m.thorax_deg - self.thorax_deg if split else nan
+        hip = pelvis + thigh if split else trunk + thigh
         return FrameAngles(
             m.index,
             m.time_s,
             True,
-            hip_flexion_deg=(pelvis + thigh) if np.isfinite(pelvis) else trunk + thigh,
-            lumbar_flexion_deg=lumbar,
+            hip_flexion_deg=hip,
+            lumbar_flexion_deg=upper_lumbar - pelvis,
             pelvic_tilt_deg=pelvis,
-            thoracic_flexion_deg=(m.thorax_deg - self.thorax_deg) - (m.lumbar_deg - self.lumbar_deg),
+            thoracic_flexion_deg=thorax - upper_lumbar,
             trunk_inclination_deg=trunk,
             knee_flexion_deg=thigh + (m.shank_deg - self.shank_deg),
             thigh_inclination_deg=thigh,
-            confidence=m.confidence,
+            confidence=m.confidence if split else 0.0,
         )
 
 
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (start, end) index pairs of the True runs."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _moving_range(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
+    """Max − min of x over a centred window of window_s (NaN-aware); frames are few, so a plain loop is fine."""
+    out = np.full(len(x), np.inf)
+    j0 = j1 = 0
+    for i in range(len(x)):
+        while t[j0] < t[i] - window_s / 2:
+            j0 += 1
+        while j1 < len(x) - 1 and t[j1 + 1] <= t[i] + window_s / 2:
+            j1 += 1
+        seg = x[j0 : j1 + 1]
+        seg = seg[np.isfinite(seg)]
+        if seg.size:
+            out[i] = float(seg.max() - seg.min())
+    return out
+
+
+def standing_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarray, list[Warning_]]:
+    """Boolean selection of the baseline frames: the first quiet, upright stretch (≥ MIN_STANDING_S)."""
+    n = len(measurements)
+    if n == 0:
+        return np.zeros(0, bool), []
+    t = np.array([m.time_s for m in measurements], float)
+    trunk = np.array([m.trunk_deg for m in measurements], float)
+    thigh = np.array([m.thigh_deg for m in measurements], float)
+    finite = np.isfinite(trunk) & np.isfinite(thigh)
+    if not finite.any():
+        return np.zeros(n, bool), []
+    upright = finite & (trunk < np.nanpercentile(trunk, 10) + UPRIGHT_MARGIN_DEG)
+    quiet = (_moving_range(t, trunk, QUIET_WINDOW_S) < QUIET_RANGE_DEG) & (
+        _moving_range(t, thigh, QUIET_WINDOW_S) < QUIET_RANGE_DEG
+    )
+    runs = _runs(upright & quiet)
+    long_runs = [r for r in runs if t[r[1]] - t[r[0]] >= MIN_STANDING_S]
+    warnings: list[Warning_] = []
+    if long_runs:
+        a, b = long_runs[0]  # prefer the start: that is where people are told to stand still
+    else:
+        short = [r for r in runs if t[r[1]] - t[r[0]] >= SHORT_STANDING_S]
+        if not short:
+            return np.zeros(n, bool), []
+        a, b = max(short, key=lambda r: t[r[1]] - t[r[0]])
+        warnings.append(
+            Warning_(
+                "short_standing_baseline",
+                f"Only {t[b] - t[a]:.1f} s of still standing was found to calibrate on, so every angle's zero is "
+                "less certain. Stand side-on and still for 2 s before the first rep.",
+            )
+        )
+    sel = np.zeros(n, bool)
+    b = min(b, int(np.searchsorted(t, t[a] + MAX_BASELINE_S)))
+    sel[a : b + 1] = True
+    return sel, warnings
+
+
 def calibrate(
-    measurements: Sequence[FrameMeasurement], window_s: tuple[float, float] | None = None, min_s: float = 0.5
+    measurements: Sequence[FrameMeasurement], window_s: tuple[float, float] | None = None, min_s: float | None = None
 ) -> Calibration:
     """Median posture over the standing window: the given one, else the first quiet upright stretch."""
-    t = np.array([m.time_s for m in measurements])
-    trunk = np.array([m.trunk_deg for m in measurements])
+    t = np.array([m.time_s for m in measurements], float)
+    trunk = np.array([m.trunk_deg for m in measurements], float)
     warnings: list[Warning_] = []
     if window_s is not None:
         sel = (t >= window_s[0]) & (t <= window_s[1]) & np.isfinite(trunk)
         automatic = False
     else:
         automatic = True
-        sel = _quiet_upright(t, trunk, min_s)
+        sel, warnings = standing_frames(measurements)
+    nan = float("nan")
     if not sel.any():
         warnings.append(
             Warning_(
@@ -71,43 +159,34 @@ def calibrate(
                 "stand side-on and still for 2 s at the start, or pass --calibration START:END.",
             )
         )
-        nan = float("nan")
         return Calibration(nan, nan, nan, nan, nan, nan, nan, nan, automatic, warnings)
     chosen = [m for m, s in zip(measurements, sel, strict=True) if s]
+    trusted = [m for m in chosen if m.split_ok]
 
-    def med(name: str) -> float:
-        vals = np.array([getattr(m, name) for m in chosen], float)
+    def med(frames: list[FrameMeasurement], name: str) -> float:
+        vals = np.array([getattr(m, name) for m in frames], float)
         vals = vals[np.isfinite(vals)]
-        return float(np.median(vals)) if vals.size else float("nan")
+        return float(np.median(vals)) if vals.size else nan
 
+    split_ok = len(trusted) >= min(MIN_SPLIT_FRAMES, len(chosen))
+    if not split_ok:
+        warnings.append(
+            Warning_(
+                "standing_outline_unreliable",
+                "The outline of the back could not be measured while standing, so hip and low-back motion "
+                "cannot be told apart in this clip. Film exactly side-on, arms crossed on the chest or holding "
+                "a bar in front, against a plain background.",
+            )
+        )
     return Calibration(
         float(t[sel].min()),
         float(t[sel].max()),
-        med("trunk_deg"),
-        med("thigh_deg"),
-        med("shank_deg"),
-        med("pelvis_deg"),
-        med("lumbar_deg"),
-        med("thorax_deg"),
+        med(chosen, "trunk_deg"),
+        med(chosen, "thigh_deg"),
+        med(chosen, "shank_deg"),
+        med(trusted, "pelvis_deg") if split_ok else nan,
+        med(trusted, "lumbar_deg") if split_ok else nan,
+        med(trusted, "thorax_deg") if split_ok else nan,
         automatic,
         warnings,
     )
-
-
-def _quiet_upright(t: np.ndarray, trunk: np.ndarray, min_s: float) -> np.ndarray:
-    finite = np.isfinite(trunk)
-    if not finite.any():
-        return np.zeros_like(finite)
-    upright = finite & (trunk < np.nanpercentile(trunk, 10) + 5.0)
-    sel = np.zeros_like(finite)
-    start = None
-    for i, ok in enumerate(upright):
-        if ok and start is None:
-            start = i
-        if (not ok or i == len(upright) - 1) and start is not None:
-            end = i if ok else i - 1
-            if t[end] - t[start] >= min_s:
-                sel[start : end + 1] = True
-                return sel
-            start = None
-    return upright

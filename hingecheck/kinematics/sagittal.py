@@ -48,11 +48,16 @@ PELVIS_STATIONS = 11
 THORACOLUMBAR_WINDOW_L = (0.42, 0.68)  # along the hip→shoulder axis
 THORAX_WINDOW_L = (0.72, 0.95)
 MARCH_MAX_L = 0.8  # how far towards the back to look for the edge
-# Arm gate (DESIGN §3): share of pelvis-window outline points within this distance of an arm segment.
-ARM_NEAR_L = 0.10
+# Arm gate (DESIGN §3): share of window outline points within this distance of an arm's centre line
+# (shoulder→elbow→wrist). The arm is ~0.2 L thick, so its own edge lies ~0.1 L from its centre line; on the
+# devset the back edge is ≥ 0.15 L from the arms except where the arm hangs behind the back (camera turned
+# towards the subject's front).
+ARM_NEAR_L = 0.12
 ARM_GATE_SHARE = 0.5  # above this share the outline there is probably the arm, not the back
 # Fit residuals above this (in L) mean the window is not a clean skin line (clothing fold, hand, noise).
 FIT_RMS_MAX_L = 0.03
+# Landmarks that must be inside the image for the analysis (shoulders, hips, knees, ankles).
+BODY_LANDMARKS = [LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP, LEFT_KNEE, RIGHT_KNEE, LEFT_ANKLE, RIGHT_ANKLE]
 # Frames whose split confidence is below this leave lumbar and pelvic tilt unmeasured (calibration.py).
 MIN_SPLIT_CONFIDENCE = 0.4
 
@@ -201,6 +206,14 @@ class SagittalMeasurer:
         vis = pose.visibility if pose.visibility is not None else np.zeros(len(px))
         landmark_vis = float(np.mean(vis[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_KNEE, RIGHT_KNEE]]))
         m.quality["landmark_visibility"] = landmark_vis
+        # How far from side-on: in a side view the two shoulders (hips) overlap; their image separation
+        # grows with yaw (shoulder breadth ≈ 0.9 L). view.py turns this into a yaw estimate.
+        m.quality["shoulder_width_l"] = float(abs(px[LEFT_SHOULDER, 0] - px[RIGHT_SHOULDER, 0])) / max(
+            trunk_length, 1e-9
+        )
+        m.quality["hip_width_l"] = float(abs(px[LEFT_HIP, 0] - px[RIGHT_HIP, 0])) / max(trunk_length, 1e-9)
+        inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
+        m.quality["body_in_frame"] = float(inside[BODY_LANDMARKS].mean())
         if brightness is not None:
             m.quality["brightness"] = float(brightness)
         if pose.mask is None or trunk_length < 8.0:
@@ -242,7 +255,7 @@ class SagittalMeasurer:
             m.pelvis_deg = inclination_deg(pelvis_fit.direction, sign)
 
         # Confidence: product of independent reasons for doubt, each 1 when all is well.
-        arm = arm_share(pelvis_pts, px, trunk_length)
+        arm = arm_share(np.concatenate([pelvis_pts, lumbar_pts]), px, trunk_length)
         pelvis_cover = (pelvis_fit.n_points / PELVIS_STATIONS) if pelvis_fit else 0.0
         lumbar_cover = (lumbar_fit.n_points / max(len(lumbar_pts), 1)) if lumbar_fit else 0.0
         rms_l = max(
@@ -250,7 +263,7 @@ class SagittalMeasurer:
             lumbar_fit.rms_residual_px if lumbar_fit else np.inf,
         ) / max(trunk_length, 1e-9)
         fit_quality = float(np.clip(1.5 - rms_l / FIT_RMS_MAX_L, 0.0, 1.0))
-        arm_quality = 0.3 if arm > ARM_GATE_SHARE else 1.0
+        arm_quality = 1.0 - 0.5 * arm  # detected and flagged; the clip-level warning tells how to film
         vis_quality = float(np.clip((m.quality["landmark_visibility"] - 0.3) / 0.4, 0.0, 1.0))
         m.quality.update(
             arm_share=arm,
