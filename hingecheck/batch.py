@@ -371,7 +371,11 @@ class Batch:
         return item
 
     def _ingest(self, store: ResultStore, item: Item, key: RecordingKey, summary: dict[str, Any]) -> None:
-        summary = {**summary, "status": summary.get("batch_status") or summary.get("status")}
+        summary = {
+            **summary,
+            "status": summary.get("batch_status") or summary.get("status"),
+            "message": strip_path(str(summary.get("message") or ""), item.path),
+        }
         store.upsert_recording(
             key,
             client=item.client,

@@ -234,6 +234,7 @@ def test_good_videos_have_outputs_and_one_row_each(batch_run):
         assert summary["status"] in (status, "not_a_video")  # batch refines an unopenable MP4 to corrupt
         assert json.loads((folder / "source.json").read_text())["content_sha256"] == item["content_sha256"]
         assert rows[path]["status"] == status and rows[path]["client"] == item["client"]
+        assert str(outdir.parent) not in rows[path]["message"]
         if status == "ok":
             assert (folder / "frames.csv").is_file() and summary["frames"] > 0
             assert rows[path]["recorded_at"] and rows[path]["output_dir"] == str(folder)

@@ -182,8 +182,9 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
     fps = offline.video.fps
     if outcome.stats.dropped_share <= 0.02:  # the live budget was met: times agree within 2 frames
         assert cmp.max_time_diff_s <= 2.0 / fps + 1e-6, cmp.worst
-    else:  # an overloaded machine dropped frames: phase boundaries may move, but not by a fraction of a rep
-        assert cmp.max_time_diff_s <= 0.3, cmp.worst
+    else:  # an overloaded machine dropped frames (seen: 34-54% at load 10 on 2 cores): boundaries move by a
+        # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s)
+        assert cmp.max_time_diff_s <= 0.5, cmp.worst
 
 
 # --- command line ---

@@ -99,7 +99,9 @@ def _moving_range(t: np.ndarray, x: np.ndarray, window_s: float) -> np.ndarray:
     return out
 
 
-def standing_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarray, list[Warning_]]:
+def standing_frames(
+    measurements: Sequence[FrameMeasurement], min_s: float = MIN_STANDING_S
+) -> tuple[np.ndarray, list[Warning_]]:
     """Boolean selection of the baseline frames: the first quiet, upright stretch (≥ MIN_STANDING_S)."""
     n = len(measurements)
     if n == 0:
@@ -115,7 +117,7 @@ def standing_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarra
         _moving_range(t, thigh, QUIET_WINDOW_S) < QUIET_RANGE_DEG
     )
     runs = _runs(upright & quiet)
-    long_runs = [r for r in runs if t[r[1]] - t[r[0]] >= MIN_STANDING_S]
+    long_runs = [r for r in runs if t[r[1]] - t[r[0]] >= min_s]
     warnings: list[Warning_] = []
     if long_runs:
         a, b = long_runs[0]  # prefer the start: that is where people are told to stand still
@@ -149,7 +151,7 @@ def calibrate(
         automatic = False
     else:
         automatic = True
-        sel, warnings = standing_frames(measurements)
+        sel, warnings = standing_frames(measurements, MIN_STANDING_S if min_s is None else min_s)
     nan = float("nan")
     if not sel.any():
         warnings.append(
