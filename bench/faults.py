@@ -94,16 +94,16 @@ def _smooth_offline(series: AngleSeries) -> AngleSeries:
 
 
 def live_smoother_available() -> bool:
-    from hingecheck.live_coach import make_live_smoother
+    from hingecheck.live_coach import LiveConfig, make_live_smoother
 
-    return make_live_smoother(load_settings()) is not None
+    return make_live_smoother(load_settings().typed("live", LiveConfig)) is not None
 
 
 def _smooth_live(series: AngleSeries, settings: Settings) -> AngleSeries:
     """What live mode feeds the tracker: the live (one-euro) smoother applied causally, frame by frame."""
-    from hingecheck.live_coach import make_live_smoother, smooth_frame
+    from hingecheck.live_coach import LiveConfig, make_live_smoother, smooth_frame
 
-    smoother = make_live_smoother(settings)
+    smoother = make_live_smoother(settings.typed("live", LiveConfig))
     return AngleSeries.from_frames([smooth_frame(smoother, f) for f in series])
 
 
@@ -162,10 +162,12 @@ def compare_live(clip: str, offline: list[Rep], live: list[Rep], fps: float) -> 
     for a, b in zip(offline, live, strict=True):
         if sorted(a.fault_codes) != sorted(b.fault_codes):
             problems.append(f"{clip} rep {a.index}: faults {a.fault_codes} offline vs {b.fault_codes} live")
-        for name in ("start_s", "bottom_s", "end_s"):
-            ta, tb = getattr(a, name), getattr(b, name)
-            if ta is not None and tb is not None and abs(ta - tb) > 2.0 / fps + 1e-6:
-                problems.append(f"{clip} rep {a.index}: {name} {ta:.3f} offline vs {tb:.3f} live")
+        for name in ("start", "bottom", "end"):  # compared in frames: the CSVs' time_s is rounded to 1 ms
+            fa, fb = getattr(a, f"{name}_frame"), getattr(b, f"{name}_frame")
+            if fa is not None and fb is not None and abs(fa - fb) > 2:
+                ta, tb = getattr(a, f"{name}_s"), getattr(b, f"{name}_s")
+                shift = f"{fb - fa:+d} frames"
+                problems.append(f"{clip} rep {a.index}: {name}_s {ta:.3f} offline vs {tb:.3f} live ({shift})")
     return problems
 
 

@@ -32,7 +32,7 @@ from hingecheck.video import VideoReader
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = REPO / "samples" / "hinge_good_stoop.mp4"
-console = Console()
+console = Console(width=160)
 
 
 def load_text() -> str:

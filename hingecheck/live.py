@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import live_gui
 from .config import Settings, load_settings
 from .errors import HingecheckError
 from .kinematics import FrameMeasurement, SagittalMeasurer
@@ -103,6 +104,8 @@ def display_available() -> tuple[bool, str]:
     """Whether a window can be opened. Checked up front: Qt aborts the process on a missing display."""
     if platform.system() == "Linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, "no display found (DISPLAY is not set)"
+    if live_gui.AV_LOADED_BEFORE_CV2:
+        return False, "cannot open a window in this process (PyAV was loaded before OpenCV's GUI)"
     return True, ""
 
 
@@ -327,8 +330,8 @@ class LiveSession:
                 self._say(f"calibrated on the stand at {c.start_s:.1f}–{c.end_s:.1f} s: start your reps")
                 player.beep(self.cfg.tone_hz_good, self.cfg.tone_s, beeps=2)
                 player.say("Calibrated. Start your reps.")
-            for fault in update.early_faults:  # a fault seen mid-rep: cue it now, not at the end of the rep
-                key = (len(coach.reps) + 1, fault.code)
+            for rep_index, fault in update.early_faults:  # a fault seen mid-rep: cue it now, not at the rep's end
+                key = (rep_index, fault.code)
                 if key not in announced_faults:
                     announced_faults.add(key)
                     self._flag_fault(fault, hud, player)

@@ -217,7 +217,7 @@ class TrackerOutput:
     """What the tracker said about one frame."""
 
     reps_done: list[Rep] = field(default_factory=list)  # reps that just finished (with their faults)
-    faults: list[Fault] = field(default_factory=list)  # faults flagged while the rep is still going (early cues)
+    faults: list[tuple[int, Fault]] = field(default_factory=list)  # (rep index, fault) flagged mid-rep: early cues
     phase: str | None = None
 
 
@@ -230,7 +230,7 @@ def read_events(events: Iterable[Any]) -> TrackerOutput:
         if isinstance(rep, Rep):  # RepCompleted
             out.reps_done.append(rep)
         elif isinstance(fault, Fault):  # FaultFound
-            out.faults.append(fault)
+            out.faults.append((int(getattr(ev, "rep_index", 0)), fault))
         phase = getattr(ev, "phase", None)
         if isinstance(phase, str):
             out.phase = phase
@@ -250,7 +250,7 @@ class CoachUpdate:
     calibration_progress: float  # 0..1
     framing: FramingCheck
     reps_done: list[Rep] = field(default_factory=list)
-    early_faults: list[Fault] = field(default_factory=list)
+    early_faults: list[tuple[int, Fault]] = field(default_factory=list)  # (session rep index, fault)
     phase: str | None = None
 
 
@@ -363,7 +363,7 @@ class LiveCoach:
         pending, self._pending = self._pending, []
         update = None
         reps: list[Rep] = []
-        faults: list[Fault] = []
+        faults: list[tuple[int, Fault]] = []
         for m in pending:
             update = self._track(m, framing)
             reps += update.reps_done
@@ -380,8 +380,9 @@ class LiveCoach:
         if self._tracker is not None:
             out = read_events(self._tracker.update(angles))
             out.phase = getattr(self._tracker, "phase", out.phase)
+        early = [(self._rep_offset + i, f) for i, f in out.faults]
         reps = self._adopt(out.reps_done)
-        return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, out.faults, out.phase)
+        return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
 
     def _adopt(self, reps: list[Rep]) -> list[Rep]:
         """Number reps across recalibrations (each tracker counts from 1)."""

@@ -149,3 +149,28 @@ def test_fault_dict_is_serialisable():
     assert f["code"] == "spinal_flexion_takeover" and f["message"] and f["cue"]
     assert d["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
     assert f["details"]["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
+
+
+def _with_hip_following_lumbar(tl: Timeline, deg_per_deg: float):
+    """A silhouette's pelvis reading follows the lumbar: the measured hip gains ``deg_per_deg`` per lumbar degree."""
+    s = tl.series()
+    s.hip_flexion_deg = np.asarray(s.hip_flexion_deg) + deg_per_deg * np.asarray(s.lumbar_flexion_deg)
+    return s
+
+
+def test_low_back_return_is_found_when_the_measured_hip_follows_the_lumbar():
+    # a late takeover, then the return starts by unrounding the low back while the hips stay (devset "both")
+    both = one_rep(
+        [(0.9, dict(hip=45, lumbar=2, knee=12)), (0.6, dict(hip=46, lumbar=30, knee=12))],
+        back=[(0.4, dict(hip=45.5, lumbar=12, knee=12)), (1.2, {})],
+    )
+    for leak in (0.0, 0.4, 0.75):  # 0.75°/°: the hips "move" 6° by the time the lumbar has extended 8°
+        reps = analyse_reps(_with_hip_following_lumbar(both, leak), SETTINGS)
+        assert [sorted(r.fault_codes) for r in reps] == [sorted(FAULT_CODES[:2])], f"leak {leak}"
+
+
+def test_hip_led_stoop_return_is_not_a_low_back_return_despite_the_leak():
+    # hips and lumbar come back together from a stoop: the lumbar extends as much as the hips, but never first
+    for leak in (0.0, 0.4, 0.75):
+        reps = analyse_reps(_with_hip_following_lumbar(STOOP, leak), SETTINGS)
+        assert [r.fault_codes for r in reps] == [["spinal_flexion_takeover"]], f"leak {leak}"

@@ -338,3 +338,37 @@ def test_split_matches_ground_truth_on_samples(which, request, sample_good_stoop
     if others:
         assert max(others) < 16.0  # truth ≤ 5°
         assert min(flexed) - max(others) > 15.0
+
+
+def _measurement(i: int, trunk: float, pelvis: float, upper_lumbar: float, arm: float) -> FrameMeasurement:
+    m = FrameMeasurement(i, i / 30, True, "right", trunk_deg=trunk, thigh_deg=0.0, shank_deg=0.0)
+    m.pelvis_deg, m.lumbar_deg, m.thorax_deg = pelvis, upper_lumbar, upper_lumbar
+    m.confidence = 0.8
+    m.quality["arm_share"] = arm
+    return m
+
+
+def _arm_then_hinge(standing_arm: float, arm_bias_deg: float) -> list[FrameMeasurement]:
+    """Standing with the outline biased by an arm (pelvis reads arm_bias_deg low), then an arm-free hip hinge
+    to 60° in which pelvis and thoracolumbar outline turn with the trunk."""
+    ms = [_measurement(i, 3.0, 20.0 - arm_bias_deg, 10.0, standing_arm) for i in range(30)]
+    for k, tilt in enumerate(np.linspace(1.0, 60.0, 30)):
+        ms.append(_measurement(30 + k, 3.0 + tilt, 20.0 + tilt, 10.0 + tilt, 0.0))
+    return ms
+
+
+def test_arm_covered_standing_outline_gets_an_arm_free_pelvis_baseline():
+    ms = _arm_then_hinge(standing_arm=0.4, arm_bias_deg=10.0)
+    cal = calibrate(ms)
+    assert cal.pelvis_deg == pytest.approx(10.0)  # the standing (arm) reading is the standing frames' zero ...
+    assert cal.angles(ms[5]).pelvic_tilt_deg == pytest.approx(0.0, abs=0.1)
+    # ... but the hinge is read against the arm-free estimate: 60° ± the early-share uncertainty, not 70°
+    assert cal.angles(ms[-1]).pelvic_tilt_deg == pytest.approx(60.0, abs=4.0)
+    assert cal.angles(ms[-1]).lumbar_flexion_deg == pytest.approx(0.0, abs=4.0)
+
+
+def test_clean_standing_outline_keeps_the_standing_pelvis_baseline():
+    ms = _arm_then_hinge(standing_arm=0.0, arm_bias_deg=0.0)
+    cal = calibrate(ms)
+    assert np.isnan(cal.pelvis_arm_free_deg)
+    assert cal.angles(ms[-1]).pelvic_tilt_deg == pytest.approx(60.0, abs=1e-6)

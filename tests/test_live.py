@@ -227,3 +227,23 @@ def test_window_request_without_a_display_runs_headless_with_a_note(sample_lowba
     assert "no display found" in proc.stderr and "running without a window" in proc.stderr
     stats = json.loads((tmp_path / "live_stats.json").read_text())
     assert stats["frames_processed"] > 10
+
+
+def test_window_opens_and_runs_under_a_virtual_display(sample_lowback, tmp_path):
+    """The real cv2.imshow path (Qt) on Xvfb: PyAV must not be loaded before OpenCV's GUI, or the window hangs."""
+    import shutil
+
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        pytest.skip("xvfb-run not installed (apt-get install xvfb)")
+    proc = subprocess.run(
+        [xvfb, "-a", sys.executable, "-m", "hingecheck.cli", "live", "--source", str(sample_lowback)]
+        + ["--stats-dir", str(tmp_path), "--max-seconds", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "running without a window" not in proc.stderr
+    assert json.loads((tmp_path / "live_stats.json").read_text())["frames_processed"] > 10

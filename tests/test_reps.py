@@ -226,3 +226,16 @@ def test_samples_ground_truth_reps_and_faults(gt_path: Path):
         sorted(lab["labels"]) for lab in labels
     ]
     assert len(complete(track(noisy, RepTracker.from_settings(SETTINGS)))) == len(labels)
+
+
+def test_one_noisy_first_sample_does_not_lock_the_standing_baseline():
+    # e.g. a live smoother starting on a noisy sample: the rep's start must still be placed at the last standing frame
+    tl = Timeline(fps=30.0).stand(1.5).rep(1.2, 0.3, 1.0, hip=70, lumbar=3, knee=12).stand(1.0)
+    clean_start = track(tl.series(), RepTracker())[0].start_frame
+    s = tl.series()
+    hip = np.asarray(s.hip_flexion_deg, float).copy()
+    hip[2:40] += np.where(np.arange(2, 40) % 2, 0.6, -0.6)  # standing sway ±0.6°
+    hip[:2] = (-5.0, -2.7)  # a smoother settling from a noisy first sample (as seen on devset dev_08, live)
+    s.hip_flexion_deg = hip
+    reps = track(s, RepTracker())
+    assert len(reps) == 1 and abs(reps[0].start_frame - clean_start) <= 2

@@ -698,6 +698,7 @@ def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, s
         "cam_height": cam_h,
         "fill": fill,
         "vfov": getattr(args, "vfov", None),
+        "profile": args.profile,
         "floor": floor,
         "wall_rgb": list(wall),
         "wall_distance": float(rng.uniform(1.5, 3.0)),
@@ -892,6 +893,38 @@ def degrade(img: np.ndarray, deg: dict, rng: np.random.Generator) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+STATURE_RANGE_M = {"default": (1.50, 1.95), "stress": (1.45, 2.00)}
+
+
+def fit_stature(model, prm: dict) -> None:
+    """Keep the stature plausible: if the drawn height phenotype gives a body outside the profile's range,
+    move the phenotype (bisection) until the stature sits on the nearest bound. anny's height phenotype is
+    steep (0.5 is ~1.85 m), so the raw draw alone can give 2.2 m bodies."""
+    import torch
+
+    def stature(h: float) -> float:
+        ph = {k: torch.tensor([float(v)], dtype=torch.float64) for k, v in prm["phenotype"].items()}
+        ph["height"] = torch.tensor([h], dtype=torch.float64)
+        with torch.no_grad():
+            z = model(phenotype_kwargs=ph)["vertices"][0, :, 2]
+        return float(z.max() - z.min())
+
+    lo_m, hi_m = STATURE_RANGE_M[prm["profile"]]
+    h = prm["phenotype"]["height"]
+    s = stature(h)
+    if lo_m <= s <= hi_m:
+        return
+    target = lo_m if s < lo_m else hi_m
+    a, b = (h, 1.0) if s < lo_m else (0.0, h)
+    for _ in range(12):
+        mid = 0.5 * (a + b)
+        if stature(mid) < target:
+            a = mid
+        else:
+            b = mid
+    prm["phenotype"]["height"] = 0.5 * (a + b)
+
+
 def sagittal_angles(bones_body: np.ndarray, body: Body) -> tuple[np.ndarray, np.ndarray]:
     """Hip-mid -> shoulder-mid line, absolute inclination (deg from vertical, + forward) per frame."""
     i = body.idx
@@ -908,6 +941,7 @@ def render_clip(
     t_start = time.time()
     prm = draw_params(args, idx, rep_specs)
     # motion, with rejection until every rep's label definitions hold exactly
+    fit_stature(model, prm)
     body = Body(model, prm["phenotype"], prm["arms"])
     for _attempt in range(50):
         motion = build_motion(prm["motion_rng"], rep_specs, prm["style"])

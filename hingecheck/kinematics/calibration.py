@@ -20,6 +20,17 @@ MIN_STANDING_S = 0.5  # shortest stretch accepted as the baseline
 SHORT_STANDING_S = 0.2  # a shorter one is used only as a last resort, with a warning
 MAX_BASELINE_S = 2.0  # longer stretches add nothing but the risk of a drift
 MIN_SPLIT_FRAMES = 5  # outline baselines need this many trusted frames
+# Arm-contaminated standing outline (camera turned towards the subject's front): a hanging arm forms the back
+# edge over the pelvis window while standing and leaves it as soon as the trunk tilts, so the standing pelvis
+# baseline does not hold for the hinge (the reading jumps ~10° at its start). Then a second pelvis baseline is
+# estimated from the first arm-free frames of the hinges, where the pelvis carries a known-ish share of the
+# thoracolumbar outline's tilt (which the arm does not disturb).
+ARM_STANDING_SHARE = 0.2  # median arm share of the standing baseline frames above which the baseline is suspect
+ARM_FREE_SHARE = 0.05  # frames at most this arm-covered count as a clean outline
+REZERO_TRUNK_DEG = (3.0, 12.0)  # early-hinge frames used to re-zero (small tilt: the pelvis share matters little)
+# Share of the thoracolumbar tilt carried by the pelvis early in a hinge: ≈ 0.95 in a hip hinge, ≈ 0.45 in a stoop
+# (devset README: lumbar share at the bottom 0.01–0.09 vs 0.43–0.69); the midpoint errs by ≤ 0.25·tilt ≤ 3°.
+EARLY_PELVIS_SHARE = 0.7
 
 
 @dataclass
@@ -34,6 +45,17 @@ class Calibration:
     thorax_deg: float
     automatic: bool
     warnings: list[Warning_] = field(default_factory=list)
+    # Pelvis baseline for frames whose outline is arm-free, and the standing arm share it is blended from
+    # (equal to pelvis_deg / 0 when the standing outline was clean).
+    pelvis_arm_free_deg: float = float("nan")
+    standing_arm_share: float = 0.0
+
+    def pelvis_baseline_deg(self, m: FrameMeasurement) -> float:
+        """The pelvis zero for this frame: the standing one, moved towards the arm-free one as the arm leaves."""
+        if not np.isfinite(self.pelvis_arm_free_deg) or self.standing_arm_share <= 0.0:
+            return self.pelvis_deg
+        w = float(np.clip(m.quality.get("arm_share", 0.0) / self.standing_arm_share, 0.0, 1.0))
+        return w * self.pelvis_deg + (1.0 - w) * self.pelvis_arm_free_deg
 
     @property
     def found(self) -> bool:
@@ -57,7 +79,7 @@ class Calibration:
         thigh = m.thigh_deg - self.thigh_deg
         trunk = m.trunk_deg - self.trunk_deg
         split = m.split_ok and self.split_found
-        pelvis = m.pelvis_deg - self.pelvis_deg if split else nan
+        pelvis = m.pelvis_deg - self.pelvis_baseline_deg(m) if split else nan
         upper_lumbar = m.lumbar_deg - self.lumbar_deg if split else nan
         thorax = m.thorax_deg - self.thorax_deg if split else nan
         hip = pelvis + thigh if split else trunk + thigh
@@ -180,15 +202,48 @@ def calibrate(
                 "a bar in front, against a plain background.",
             )
         )
+    pelvis0 = med(trusted, "pelvis_deg") if split_ok else nan
+    lumbar0 = med(trusted, "lumbar_deg") if split_ok else nan
+    trunk0 = med(chosen, "trunk_deg")
+    arm_free, standing_arm = _arm_free_pelvis_baseline(measurements, chosen, trunk0, pelvis0, lumbar0)
     return Calibration(
         float(t[sel].min()),
         float(t[sel].max()),
         med(chosen, "trunk_deg"),
         med(chosen, "thigh_deg"),
         med(chosen, "shank_deg"),
-        med(trusted, "pelvis_deg") if split_ok else nan,
-        med(trusted, "lumbar_deg") if split_ok else nan,
+        pelvis0,
+        lumbar0,
         med(trusted, "thorax_deg") if split_ok else nan,
         automatic,
         warnings,
+        pelvis_arm_free_deg=arm_free,
+        standing_arm_share=standing_arm,
     )
+
+
+def _arm_free_pelvis_baseline(
+    measurements: Sequence[FrameMeasurement],
+    standing: Sequence[FrameMeasurement],
+    trunk0_deg: float,
+    pelvis0_deg: float,
+    lumbar0_deg: float,
+) -> tuple[float, float]:
+    """(pelvis baseline for arm-free frames, standing arm share); the standing baseline when the arm never hid it."""
+    nan = float("nan")
+    if not np.isfinite(pelvis0_deg) or not np.isfinite(lumbar0_deg):
+        return nan, 0.0
+    shares = [m.quality["arm_share"] for m in standing if "arm_share" in m.quality]
+    standing_arm = float(np.median(shares)) if shares else 0.0
+    if standing_arm <= ARM_STANDING_SHARE:
+        return nan, 0.0
+    offsets = [
+        m.pelvis_deg - pelvis0_deg - EARLY_PELVIS_SHARE * (m.lumbar_deg - lumbar0_deg)
+        for m in measurements
+        if m.split_ok
+        and m.quality.get("arm_share", 1.0) <= ARM_FREE_SHARE
+        and REZERO_TRUNK_DEG[0] <= m.trunk_deg - trunk0_deg <= REZERO_TRUNK_DEG[1]
+    ]
+    if len(offsets) < MIN_SPLIT_FRAMES:
+        return nan, 0.0  # no arm-free early hinge seen (yet): nothing better than the standing baseline
+    return pelvis0_deg + float(np.median(offsets)), standing_arm

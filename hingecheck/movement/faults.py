@@ -36,13 +36,15 @@ class FaultConfig:
 
     sustain_s: float = 0.1
     lumbar_onset_deg: float = 10.0
-    lumbar_tolerance_deg: float = 20.0
+    lumbar_tolerance_deg: float = 15.0
     min_lumbar_share: float = 0.35
     share_min_motion_deg: float = 8.0
     bottom_zone_deg: float = 4.0
     onset_average_s: float = 0.15
     return_lumbar_extension_deg: float = 8.0
     return_hip_still_deg: float = 5.0
+    return_hip_per_lumbar: float = 0.6
+    return_onset_fraction: float = 0.2
     lead_deg: float = 3.0
     lockout_lean_back_deg: float = 8.0
     lockout_lumbar_extension_deg: float = 12.0
@@ -231,7 +233,14 @@ class FaultJudge:
         self._lumbar_zone_max = max(self._lumbar_zone_max, lum_i)
         extension = self._lumbar_zone_max - lum_i
         hip_extension = self._hip_max - hip_i
-        ok = extension >= cfg.return_lumbar_extension_deg and hip_extension < cfg.return_hip_still_deg
+        # Who moved first, judged where the lumbar has extended clearly: the hips may have moved a little plus a
+        # share of the lumbar's extension, because a silhouette's pelvis reading follows the lumbar (measured
+        # 0.3–0.8° per degree on the devset), whereas a hip-led return has moved the hips well over a degree per
+        # lumbar degree by then (the lumbar starts 0.1–0.25 s after the hips). Only the early return counts (the
+        # hips have done less than return_onset_fraction of their depth): later in a stoop's return both extend.
+        hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
+        early = hip_extension < cfg.return_onset_fraction * max(self._hip_max, cfg.return_hip_still_deg)
+        ok = extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
         at = self._sustain("extension_from_low_back", ok, frames, i)
         if at is None:
             return None

@@ -295,7 +295,10 @@ class RepTracker:
         base = self.baseline
         if e[2] >= base + self.cfg.start_deg:
             return self._begin(self._lookback_entries(base), partial_start=False)
-        if e[2] <= base + self.cfg.standing_tol_deg:
+        # Until the standing reference spans half its window it is not trusted as a gate (one noisy first sample,
+        # e.g. a live smoother's start, would otherwise lock the baseline low and misplace the next rep's start)
+        settled = bool(self._standing) and e[1] - self._standing[0][1] >= 0.5 * self.cfg.baseline_window_s
+        if e[2] <= base + (self.cfg.standing_tol_deg if settled else self.cfg.end_deg):
             self._add_standing(e)
         return []
 
