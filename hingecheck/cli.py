@@ -10,6 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+# OpenCV must load its window libraries before PyAV loads its own copies under the same names, or
+# cv2.namedWindow hangs (live mode); importing it first here makes every entry point safe.
+import cv2  # noqa: F401, I001
+
 from . import __version__
 from .errors import HingecheckError
 

@@ -494,6 +494,8 @@ class LiveSession:
 
         out_dir = Path(self.options.record_dir)  # type: ignore[arg-type]
         t0 = time.perf_counter()
+        n = min(len(poses), len(measurements), len(coach.angles), len(luma))  # Ctrl-C can land mid-frame
+        poses, measurements, luma = poses[:n], measurements[:n], luma[:n]
         duration = poses[-1].time_s if poses else 0.0
         info = replace(source.info, n_frames_hint=len(poses), duration_s=max(source.info.duration_s, duration))
         automatic = bool(coach.calibrations) and coach.calibrations[-1].automatic
@@ -501,7 +503,7 @@ class LiveSession:
             info=info,
             poses=poses,
             measurements=measurements,
-            angles=coach.angles,
+            angles=coach.angles[:n],
             reps=list(coach.reps),
             luma=luma,
             facing=measurer.facing,
@@ -521,6 +523,8 @@ class LiveSession:
         elif recorder is not None:
             if recorder.error is not None:
                 self.note(f"the session recording failed ({recorder.error}); no annotated video")
+            elif poses:
+                self.note("the session recording does not match the processed frames; no annotated video")
             recorder.path.unlink(missing_ok=True)
         options = AnalyzeOptions(
             config_path=self.options.config_path,

@@ -46,7 +46,7 @@ def build(video: Path, out: Path, num_poses: int = 2) -> None:
 
 
 def load(path: Path) -> list[PoseFrame]:
-    d = np.load(path)
+    d = dict(np.load(path))  # read each array once: NpzFile re-decompresses on every access
     w, h = int(d["width"]), int(d["height"])
     out = []
     for i in range(len(d["index"])):

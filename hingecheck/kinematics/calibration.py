@@ -45,17 +45,24 @@ class Calibration:
     thorax_deg: float
     automatic: bool
     warnings: list[Warning_] = field(default_factory=list)
-    # Pelvis baseline for frames whose outline is arm-free, and the standing arm share it is blended from
-    # (equal to pelvis_deg / 0 when the standing outline was clean).
+    # Pelvis zero for frames whose outline is arm-free (NaN when the standing outline was clean: then pelvis_deg
+    # serves all frames), and the median arm share of the standing frames.
     pelvis_arm_free_deg: float = float("nan")
     standing_arm_share: float = 0.0
 
     def pelvis_baseline_deg(self, m: FrameMeasurement) -> float:
-        """The pelvis zero for this frame: the standing one, moved towards the arm-free one as the arm leaves."""
-        if not np.isfinite(self.pelvis_arm_free_deg) or self.standing_arm_share <= 0.0:
+        """The pelvis zero for this frame: the arm-free one where the outline is clear of the arm; otherwise
+        whichever of the two zeros reads closer to the pelvis's expected share of the thoracolumbar tilt.
+
+        The arm share does not mark the switch exactly (the reading jumps while the arm still brushes the back),
+        but the two zeros differ by the arm's bias (~10°), so the plausible one is clear where it matters.
+        """
+        if not np.isfinite(self.pelvis_arm_free_deg):
             return self.pelvis_deg
-        w = float(np.clip(m.quality.get("arm_share", 0.0) / self.standing_arm_share, 0.0, 1.0))
-        return w * self.pelvis_deg + (1.0 - w) * self.pelvis_arm_free_deg
+        if m.quality.get("arm_share", 0.0) <= ARM_FREE_SHARE:
+            return self.pelvis_arm_free_deg
+        expected = EARLY_PELVIS_SHARE * (m.lumbar_deg - self.lumbar_deg)
+        return min((self.pelvis_deg, self.pelvis_arm_free_deg), key=lambda zero: abs(m.pelvis_deg - zero - expected))
 
     @property
     def found(self) -> bool:
