@@ -28,17 +28,8 @@ from rich.table import Table
 from hingecheck.config import Settings, load_settings
 from hingecheck.movement import FAULT_CODES, RepTracker, analyse_reps, track
 from hingecheck.movement.synthetic import add_measurement_noise, smooth
+from hingecheck.types import ANGLE_COLUMNS as SERIES_COLUMNS
 from hingecheck.types import AngleSeries, Rep
-
-SERIES_COLUMNS = (
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
-    "pelvic_tilt_deg",
-    "thoracic_flexion_deg",
-    "trunk_inclination_deg",
-    "knee_flexion_deg",
-    "thigh_inclination_deg",
-)
 
 
 @dataclass

@@ -69,3 +69,32 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Debian chromium driven by Playwright (one per test module)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = browser_or_skip()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def watched_page(browser, url: str, width: int = 1200, timeout_ms: int = 15_000, offline: bool = False):
+    """Open ``url`` in a new page that records console errors, page errors, dialogs (an injected alert())
+    and, with ``offline``, any request that leaves the file (a self-contained page makes none).
+    Returns (page, problems)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(timeout_ms)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    if offline:
+        page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:")) else problems.append(r.url))
+    page.goto(url)
+    return page, problems

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hingecheck.batch import run
-from tests.conftest import CHROMIUM_ARGS, browser_or_skip
+from tests.conftest import watched_page
 from tests.test_batch import HOSTILE, person_clip, request, short_clips  # noqa: F401  (shared session fixtures)
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -29,26 +29,8 @@ def dashboard(short_clips, tmp_path_factory) -> Path:  # noqa: F811
     return root / "out" / "index.html"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = browser_or_skip()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def open_page(browser, url: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))  # an injected alert()
-    page.goto(url)
-    return page, problems
+    return watched_page(browser, url, width=1280, timeout_ms=10_000)
 
 
 def visible_paths(page) -> list[str]:

@@ -11,34 +11,15 @@ import pytest
 
 from hingecheck.report.html import write_report
 from hingecheck.types import Fault
-from tests.conftest import CHROMIUM_ARGS, browser_or_skip
+from tests.conftest import watched_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = browser_or_skip()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def open_page(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))  # an injected alert()
-    page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:")) else problems.append(r.url))
-    page.goto(path.as_uri())
-    return page, problems
+    return watched_page(browser, path.as_uri(), offline=True)
 
 
 def wait_playable(page) -> dict:

@@ -283,7 +283,11 @@ def fault_message(fault: Fault) -> str:
         return f"low back rounded {n('lumbar_deg')}{where}"
     if fault.code == "extension_from_low_back":
         lead = d.get("lumbar_lead_s")
-        tail = f"; the low back led the hips by {lead:.2f} s" if lead is not None and math.isfinite(lead) else ""
+        tail = ""
+        if lead is not None and math.isfinite(lead):
+            # a lead under ~2 frames is "together": the hips did not drive the start either way
+            together = "; hips and low back started together"
+            tail = f"; the low back led the hips by {lead:.2f} s" if lead >= 0.05 else together
         arch, hips = n("lumbar_extension_deg"), n("hip_extension_deg")
         return f"started standing up by arching the low back {arch} while the hips moved {hips}{tail}"
     if fault.code == "lockout_hyperextension":
