@@ -32,7 +32,8 @@ class RawRecorder:
 
     def __init__(self, path: Path, width: int, height: int, fps: float, max_queued: int = 90) -> None:
         self.path = path
-        self._writer = VideoWriter(path, width, height, fps, crf=18)  # near-lossless: it is re-analysed later
+        # near-lossless (it is re-analysed later) with the cheapest preset: it shares the cores with the coach
+        self._writer = VideoWriter(path, width, height, fps, crf=18, preset="ultrafast")
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, max_queued))
         self.frames_written = 0
         self.stalls = 0  # times the processing thread had to wait for the encoder

@@ -233,7 +233,15 @@ def _short(exc: BaseException) -> str:
 class VideoWriter:
     """H.264 (yuv420p) MP4 with the moov atom up front (faststart) so browsers can play it at once."""
 
-    def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float = 30.0, crf: int = 23) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        width: int,
+        height: int,
+        fps: float = 30.0,
+        crf: int = 23,
+        preset: str = "veryfast",
+    ) -> None:
         self.path = Path(path)
         self.width, self.height = width - width % 2, height - height % 2  # yuv420p needs even sizes
         self._container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
@@ -241,7 +249,7 @@ class VideoWriter:
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._stream.options = {"crf": str(crf), "preset": preset}
         self._time_base = Fraction(1, 1000)
         self._stream.codec_context.time_base = self._time_base
         self._last_pts = -1

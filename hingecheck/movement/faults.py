@@ -153,6 +153,7 @@ class FaultJudge:
             if math.isfinite(lum) and math.isfinite(lum_avg):
                 ok = lum_avg >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share
             if (at := self._sustain("spinal_flexion_takeover", ok, frames, i)) is not None:
+                at = self._tolerance_crossing(frames, at)
                 new.append(
                     self._raise("spinal_flexion_takeover", frames, at, {"lumbar_deg": frames.rise("lumbar", at)})
                 )
@@ -192,6 +193,21 @@ class FaultJudge:
                     )
                 )
         return [f for f in new if f is not None]
+
+    def _tolerance_crossing(self, frames: RepFrames, at: int) -> int:
+        """Where the lumbar (averaged) change last rose past tolerance before ``at``: the takeover's time.
+
+        The rule also needs the lumbar share, which can creep past its threshold long after the lumbar passed
+        tolerance (hip and lumbar rising together): its crossing moves by tens of frames with a degree of noise,
+        whereas the lumbar passing tolerance on its way up is well defined.
+        """
+        k = at
+        while k > 0:
+            prev = self._avg(frames, "lumbar", k - 1)
+            if math.isfinite(prev) and prev < self.cfg.lumbar_tolerance_deg:
+                break
+            k -= 1
+        return k
 
     def _avg(self, frames: RepFrames, name: str, i: int) -> float:
         """Causal mean of the within-rep change over the last ``onset_average_s`` (NaN if none measured).
