@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,11 @@ import pytest
 
 from hingecheck.config import load_settings
 from hingecheck.movement import (
+    FaultConfig,
     FaultFound,
     RepBottom,
     RepCompleted,
+    RepConfig,
     RepStarted,
     RepTracker,
     analyse_reps,
@@ -239,3 +242,26 @@ def test_one_noisy_first_sample_does_not_lock_the_standing_baseline():
     s.hip_flexion_deg = hip
     reps = track(s, RepTracker())
     assert len(reps) == 1 and abs(reps[0].start_frame - clean_start) <= 2
+
+
+@pytest.mark.skipif(not (SAMPLES / "hinge_good_stoop_gt.csv").is_file(), reason="samples/ has no ground truth yet")
+def test_a_pose_glitch_mid_rep_does_not_split_it():
+    # A landmark jumping off the hip and back for ~0.4 s (seen with a low, wide camera: hip and trunk read
+    # ±30–40° in a frame), smoothed as offline: the rep bridges it like a short gap instead of splitting
+    gt = SAMPLES / "hinge_good_stoop_gt.csv"
+    labels = json.loads(gt.with_name("hinge_good_stoop_reps.json").read_text())["reps"]
+    s = read_gt(gt)
+    jumps = np.array([40, 40, 40, 40, -30, -30, -30, 40, 40, 40, 40], float)
+    for lab in labels:
+        k = int(round(lab["return_start_s"] * FPS))
+        for col in ("hip_flexion_deg", "trunk_inclination_deg"):
+            getattr(s, col)[k : k + len(jumps)] += jumps
+    glitched = smooth(s)
+    reps = analyse_reps(glitched, SETTINGS)
+    assert len(reps) == len(labels) and not any(r.partial for r in reps)
+    for rep, lab in zip(reps, labels, strict=True):
+        assert abs(rep.start_s - lab["start_s"]) < 0.3 and abs(rep.end_s - lab["end_s"]) < 0.4
+        assert sorted(rep.fault_codes) == sorted(lab["labels"])
+    # without the speed limit the glitch makes phantom reps (the case this guards)
+    no_limit = replace(SETTINGS.typed("reps", RepConfig), max_drive_speed_deg_s=1e9)
+    assert len(track(glitched, RepTracker(no_limit, SETTINGS.typed("faults", FaultConfig)))) > len(labels)

@@ -50,6 +50,8 @@ class RepConfig:
     baseline_window_s: float = 1.0
     drive_average_s: float = 0.07
     max_baseline_deg: float = 10.0
+    max_drive_speed_deg_s: float = 600.0
+    glitch_settle_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ class RepTracker:
         self._cur: _Active | None = None
         self._recent: deque[tuple[float, float]] = deque()  # (time_s, drive) of the last drive_average_s
         self._now: _Entry | None = None  # the current frame with its averaged drive
+        self._prev_pose: tuple[float, float, float] | None = None  # (time_s, hip, trunk) of the previous frame
+        self._glitch_until = -math.inf  # frames before this time are treated as not measured (pose glitch)
 
     @classmethod
     def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
@@ -227,6 +231,9 @@ class RepTracker:
             angles = dict.fromkeys(ANGLES, math.nan)
         d = drive_of(angles)
         t = float(frame.time_s)
+        if self._is_glitch(t, angles):  # an implausible jump of the pose: the frame counts as not measured
+            angles = dict.fromkeys(ANGLES, math.nan)
+            d = math.nan
         entry: _Entry = (int(frame.index), t, d, angles)
         if _finite(d):
             self._recent.append((t, d))
@@ -280,6 +287,27 @@ class RepTracker:
             events += self._close(partial=True, end_i=None)
         self.state = State.UNKNOWN
         return events
+
+    def _is_glitch(self, t: float, angles: dict[str, float]) -> bool:
+        """Whether the frame at ``t`` lies in a pose glitch: hip or trunk moved faster than a body can, or just did.
+
+        A landmark that jumps to another body part (seen with a low, wide camera) swings the hip reading by
+        tens of degrees per frame and back, which would split a rep into short phantom reps. A hinge moves the
+        hip and trunk at most ~200°/s (devset and stress ground truth ≤ 190°/s, measured ≤ 300°/s); faster than
+        ``max_drive_speed_deg_s`` between consecutive frames is not a movement. Each angle is compared with
+        itself (the drive may switch between hip and trunk). Smoothing smears a jump over neighbouring frames,
+        so the frames within ``glitch_settle_s`` after the last jump are dropped too; the rep then bridges the
+        glitch like any short gap (a longer one cuts it, ``max_gap_s``).
+        """
+        hip, trunk = angles["hip"], angles["trunk"]
+        if not (_finite(hip) or _finite(trunk)):
+            return t < self._glitch_until
+        prev, self._prev_pose = self._prev_pose, (t, hip, trunk)
+        if prev is not None and 0.0 < t - prev[0] <= 0.1:  # consecutive frames only: a gap hides the path
+            limit = self.cfg.max_drive_speed_deg_s * (t - prev[0])
+            if any(_finite(a) and _finite(b) and abs(a - b) > limit for a, b in ((hip, prev[1]), (trunk, prev[2]))):
+                self._glitch_until = t + self.cfg.glitch_settle_s
+        return t < self._glitch_until
 
     # -- state handlers -----------------------------------------------------------------------------------
     def _on_unknown(self, e: _Entry) -> list[Event]:
