@@ -99,7 +99,11 @@ def _live_poses(video: Path, cache: Path | None) -> Iterator[PoseFrame]:
 
     kept: list[PoseFrame] = []
     masks: list[np.ndarray | None] = []
-    with VideoReader(video) as reader, PoseEstimator(num_poses=2) as estimator:
+    from hingecheck.config import load_settings
+
+    # the same single-person tracking as analyze's main pass (its crowd check only matters with two people)
+    num_poses = int(load_settings().section("pose").get("num_poses", 1))
+    with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses) as estimator:
         for frame in reader:
             pose = estimator.process(frame)
             if cache is not None:

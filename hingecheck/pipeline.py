@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .errors import HingecheckError, NoPersonError
 from .kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
 from .pose import ModelInfo, PoseEstimator, resolve_model
 from .result import AnalysisResult
-from .types import AngleSeries, PoseFrame, Warning_
+from .types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
 from .video import VideoReader
 
 ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
@@ -45,8 +46,39 @@ class Measured:
     decode_errors: list[str]
 
 
+class CrowdSampler:
+    """Looks for a second person a few times a second with a two-person detector.
+
+    The main pass tracks one person (``num_poses = 1``: half the cost, and the same pose input as live mode,
+    so live and offline agree). A sparse two-person look tells whether someone else was in view; if so the
+    clip is analysed again with the lifter chosen among everyone (``LifterTracker``).
+    """
+
+    def __init__(self, estimator: PoseEstimator | None, every_s: float) -> None:
+        self.estimator = estimator
+        self.every_s = every_s
+        self._next_s = 0.0
+        self.samples = 0
+        self.crowded = 0
+
+    def look(self, frame: VideoFrame) -> None:
+        if self.estimator is None or frame.time_s < self._next_s:
+            return
+        self._next_s = frame.time_s + self.every_s
+        self.samples += 1
+        self.crowded += self.estimator.process(frame).n_people > 1
+
+    @property
+    def crowded_share(self) -> float:
+        return self.crowded / self.samples if self.samples else 0.0
+
+
 def measure_video(
-    reader: VideoReader, estimator: PoseEstimator, measurer: SagittalMeasurer, progress: ProgressCallback | None
+    reader: VideoReader,
+    estimator: PoseEstimator,
+    measurer: SagittalMeasurer,
+    progress: ProgressCallback | None,
+    crowd: CrowdSampler | None = None,
 ) -> Measured:
     poses: list[PoseFrame] = []
     measurements: list[FrameMeasurement] = []
@@ -57,9 +89,36 @@ def measure_video(
         poses.append(pose.without_mask())
         # every 4th pixel is plenty for a brightness check
         luma.append(float(frame.rgb[::4, ::4].mean()))
+        if crowd is not None:
+            crowd.look(frame)
         if progress:
             progress(frame.index + 1, frame.time_s)
     return Measured(poses, measurements, luma, list(reader.report.errors))
+
+
+def _measure_pass(
+    video_path: str | Path,
+    options: AnalyzeOptions,
+    model: ModelInfo,
+    pose_settings: dict,
+    num_poses: int,
+    progress: ProgressCallback | None,
+    crowd_check: bool,
+) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
+    min_conf = float(pose_settings.get("min_confidence", 0.5))
+    every_s = 1.0 / max(float(pose_settings.get("crowd_check_hz", 2.0)), 1e-3)
+    with (
+        VideoReader(video_path, max_width=options.max_width) as reader,
+        PoseEstimator(model, num_poses=num_poses, min_confidence=min_conf) as estimator,
+        PoseEstimator(model, num_poses=2, min_confidence=min_conf, output_masks=False)
+        if crowd_check
+        else nullcontext() as crowd_estimator,
+    ):
+        measurer = SagittalMeasurer()
+        crowd = CrowdSampler(crowd_estimator, every_s) if crowd_check else None
+        measured = measure_video(reader, estimator, measurer, progress, crowd)
+        info = reader.info
+    return measured, measurer, info, crowd.crowded_share if crowd else 0.0
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -111,17 +170,15 @@ def analyze(
     settings = settings or load_settings(options.config_path)
     model = model or resolve_model(options.model_path)
     pose_settings = settings.section("pose")
-    num_poses = options.num_poses or int(pose_settings.get("num_poses", 2))
+    num_poses = options.num_poses or int(pose_settings.get("num_poses", 1))
     t0 = time.perf_counter()
-    with (
-        VideoReader(video_path, max_width=options.max_width) as reader,
-        PoseEstimator(
-            model, num_poses=num_poses, min_confidence=float(pose_settings.get("min_confidence", 0.5))
-        ) as estimator,
-    ):
-        measurer = SagittalMeasurer()
-        measured = measure_video(reader, estimator, measurer, progress)
-        info = reader.info
+    crowd_check = num_poses == 1 and bool(pose_settings.get("crowd_check", True))
+    measured, measurer, info, crowded_share = _measure_pass(
+        video_path, options, model, pose_settings, num_poses, progress, crowd_check
+    )
+    if crowd_check and crowded_share > float(pose_settings.get("crowd_share", 0.1)):
+        # someone else is in view: analyse again with every person in view, keeping the lifter
+        measured, measurer, info, _ = _measure_pass(video_path, options, model, pose_settings, 2, progress, False)
     t_measure = time.perf_counter() - t0
 
     result = AnalysisResult(
