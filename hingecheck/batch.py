@@ -27,6 +27,7 @@ from typing import Any
 from .batch_worker import SOURCE_FILE, Job, JobResult
 from .errors import HingecheckError
 from .pipeline import AnalyzeOptions
+from .pose import sha256_of
 from .sinks import atomic_open
 from .store import STORED_STATUSES, RecordingKey, ResultStore
 
@@ -80,11 +81,7 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 # --- discovery and manifest -----------------------------------------------------------------------

@@ -20,22 +20,9 @@ import numpy as np
 
 from . import __version__
 from .result import AnalysisResult
+from .types import ANGLE_COLUMNS
 
-FRAME_COLUMNS = (
-    "frame",
-    "time_s",
-    "detected",
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
-    "pelvic_tilt_deg",
-    "thoracic_flexion_deg",
-    "trunk_inclination_deg",
-    "knee_flexion_deg",
-    "thigh_inclination_deg",
-    "confidence",
-    "rep",
-    "phase",
-)
+FRAME_COLUMNS = ("frame", "time_s", "detected", *ANGLE_COLUMNS, "confidence", "rep", "phase")
 REP_COLUMNS = (
     "index",
     "partial",

@@ -17,7 +17,6 @@ MULTI_PERSON_SHARE = 0.2
 OUT_OF_FRAME_SHARE = 0.1  # frames with a body landmark outside the image
 ARM_GATE_FRAME_SHARE = 0.5  # frames whose back outline is mostly arm (hanging arms brush the back now and then)
 LOW_CONFIDENCE_SHARE = 0.3  # frames without a trusted split
-DARK_LUMA = 40.0  # mean frame luma (0..255) below which the mask edge gets noisy
 
 
 def estimate_yaw_deg(measurements: Sequence[FrameMeasurement]) -> float:
@@ -88,13 +87,5 @@ def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFr
                 "low back could not always be told apart. Wear a fitted top, use a plain background and good light.",
             )
         )
-    luma = [m.quality["brightness"] for m in measurements if "brightness" in m.quality]
-    if luma and float(np.median(luma)) < DARK_LUMA:
-        warnings.append(
-            Warning_(
-                "too_dark",
-                "The video is very dark, so the body outline is uncertain. "
-                "Turn on more light or face the camera towards a bright area.",
-            )
-        )
+    # "too dark" is judged on whole frames by the pipeline (pipeline.capture_warnings), for analyze and live alike
     return warnings
