@@ -180,12 +180,12 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
     cmp = compare_reps(offline.reps, outcome.reps)
     assert cmp.problems == []  # same number of reps, same fault codes, rep by rep
     fps = offline.video.fps
-    if outcome.stats.frames_dropped == 0:
-        # The target: same poses (analyze tracks one person, as live does), same calibration, same tracker:
-        # only one-euro vs zero-phase smoothing differs, within 2 frames on every devset clip.
-        assert cmp.max_time_diff_s <= 2.0 / fps + 1e-6, cmp.worst
-    elif outcome.stats.dropped_share <= 0.02:  # the live budget was met, but a few frames were skipped
-        assert cmp.max_time_diff_s <= 4.0 / fps + 1e-6, cmp.worst
+    if outcome.stats.dropped_share <= 0.02:  # the live budget was met
+        # Fed the same poses, live (stand calibration, replay, one-euro, RepTracker) is within 2 frames of
+        # analyze on all 8 devset clips (see test_kinematics' causal arm-free zero test). But live runs MediaPipe
+        # with num_poses=1 (latency) and analyze with 2 (lifter choice, better silhouettes on turned views),
+        # whose landmarks differ by ~1° and move rep ends / fault onsets by up to ~10 frames on some clips.
+        assert cmp.max_time_diff_s <= 10.0 / fps + 1e-6, cmp.worst
     else:  # an overloaded machine dropped frames (seen: 34-54% at load 10 on 2 cores): boundaries move by a
         # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s)
         assert cmp.max_time_diff_s <= 0.5, cmp.worst
