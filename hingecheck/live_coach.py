@@ -374,7 +374,6 @@ class LiveCoach:
 
     def _track(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         calibration = self.calibrations[-1]
-        calibration.observe(m)  # frames after the stand fix the arm-free pelvis zero exactly as analyze does
         angles = smooth_frame(self._smoother, calibration.angles(m))
         self.angles[m.index] = angles
         out = TrackerOutput()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,10 +23,8 @@ MIN_SPLIT_FRAMES = 5  # outline baselines need this many trusted frames
 # Arm-contaminated standing outline (camera turned towards the subject's front): a hanging arm forms the back
 # edge over the pelvis window while standing and leaves it as soon as the trunk tilts, so the standing pelvis
 # baseline does not hold for the hinge (the reading jumps ~10° at its start). Then a second pelvis baseline is
-# estimated from the arm-free early-hinge frames, where the pelvis carries a known-ish share of the
-# thoracolumbar outline's tilt (which the arm does not disturb). It is estimated causally, frame by frame after
-# the stand, from the frames seen so far (``ArmFreeZero``), so that live (which calibrates before any hinge)
-# and analyze read the same angles.
+# estimated from the first arm-free frames of the hinges, where the pelvis carries a known-ish share of the
+# thoracolumbar outline's tilt (which the arm does not disturb).
 ARM_STANDING_SHARE = 0.2  # median arm share of the standing baseline frames above which the baseline is suspect
 ARM_FREE_SHARE = 0.05  # frames at most this arm-covered count as a clean outline
 REZERO_TRUNK_DEG = (3.0, 12.0)  # early-hinge frames used to re-zero (small tilt: the pelvis share matters little)
@@ -48,45 +45,24 @@ class Calibration:
     thorax_deg: float
     automatic: bool
     warnings: list[Warning_] = field(default_factory=list)
-    # Arm-free pelvis zero, fixed while frames after the stand are observed (see ArmFreeZero); None when the
-    # standing outline was clean (then pelvis_deg serves all frames).
-    arm_free: ArmFreeZero | None = None
-
-    @property
-    def pelvis_arm_free_deg(self) -> float:
-        """Latest pelvis zero for arm-free frames (NaN until estimated, or when the standing outline was clean)."""
-        return self.arm_free.zero_deg if self.arm_free is not None else float("nan")
-
-    @property
-    def standing_arm_share(self) -> float:
-        return self.arm_free.standing_arm_share if self.arm_free is not None else 0.0
-
-    def observe(self, m: FrameMeasurement) -> None:
-        """Feed the next frame (in order; frames already seen are ignored) to the arm-free re-zeroing.
-
-        ``calibrate`` observes every frame after the stand that it was given; a live caller observes each new
-        frame before asking for its angles, so both modes fix the zero at the same frame.
-        """
-        if self.arm_free is not None and self.split_found:
-            self.arm_free.observe(m, self.trunk_deg, self.pelvis_deg, self.lumbar_deg)
+    # Pelvis zero for frames whose outline is arm-free (NaN when the standing outline was clean: then pelvis_deg
+    # serves all frames), and the median arm share of the standing frames.
+    pelvis_arm_free_deg: float = float("nan")
+    standing_arm_share: float = 0.0
 
     def pelvis_baseline_deg(self, m: FrameMeasurement) -> float:
-        """The pelvis zero for this frame: from the frame the arm-free zero was fixed on, the arm-free one where
-        the outline is clear of the arm, otherwise whichever of the two zeros reads closer to the pelvis's
-        expected share of the thoracolumbar tilt; before it (and with a clean standing outline) the standing one.
+        """The pelvis zero for this frame: the arm-free one where the outline is clear of the arm; otherwise
+        whichever of the two zeros reads closer to the pelvis's expected share of the thoracolumbar tilt.
 
         The arm share does not mark the switch exactly (the reading jumps while the arm still brushes the back),
         but the two zeros differ by the arm's bias (~10°), so the plausible one is clear where it matters.
-        Only this frame and frames before it decide, so the answer does not depend on how much of the clip
-        had been seen.
         """
-        arm_free_zero = self.arm_free.zero_at(m.index) if self.arm_free is not None else float("nan")
-        if not np.isfinite(arm_free_zero):
+        if not np.isfinite(self.pelvis_arm_free_deg):
             return self.pelvis_deg
         if m.quality.get("arm_share", 0.0) <= ARM_FREE_SHARE:
-            return arm_free_zero
+            return self.pelvis_arm_free_deg
         expected = EARLY_PELVIS_SHARE * (m.lumbar_deg - self.lumbar_deg)
-        return min((self.pelvis_deg, arm_free_zero), key=lambda zero: abs(m.pelvis_deg - zero - expected))
+        return min((self.pelvis_deg, self.pelvis_arm_free_deg), key=lambda zero: abs(m.pelvis_deg - zero - expected))
 
     @property
     def found(self) -> bool:
@@ -235,10 +211,11 @@ def calibrate(
         )
     pelvis0 = med(trusted, "pelvis_deg") if split_ok else nan
     lumbar0 = med(trusted, "lumbar_deg") if split_ok else nan
-    end_s = float(t[sel].max())
-    calibration = Calibration(
+    trunk0 = med(chosen, "trunk_deg")
+    arm_free, standing_arm = _arm_free_pelvis_baseline(measurements, chosen, trunk0, pelvis0, lumbar0)
+    return Calibration(
         float(t[sel].min()),
-        end_s,
+        float(t[sel].max()),
         med(chosen, "trunk_deg"),
         med(chosen, "thigh_deg"),
         med(chosen, "shank_deg"),
@@ -247,56 +224,33 @@ def calibrate(
         med(trusted, "thorax_deg") if split_ok else nan,
         automatic,
         warnings,
-        arm_free=ArmFreeZero.for_standing(chosen) if split_ok else None,
+        pelvis_arm_free_deg=arm_free,
+        standing_arm_share=standing_arm,
     )
-    for m in measurements:  # in order, exactly as a live caller streams them after the stand
-        if m.time_s > end_s:
-            calibration.observe(m)
-    return calibration
 
 
-@dataclass
-class ArmFreeZero:
-    """The causal arm-free pelvis zero: the median over the arm-free early-hinge frames seen so far after the
-    stand (once there are MIN_SPLIT_FRAMES of them), each estimate applied from the frame that completed it on,
-    never to earlier frames. Every hinge refines it, so one stooped first rep does not fix it for the clip."""
-
-    standing_arm_share: float
-    last_index: int = -1  # last frame observed: each frame counts once, in order
-    offsets_deg: list[float] = field(default_factory=list)
-    # (first frame index, zero) steps: the zero that applies from that frame on
-    step_indices: list[int] = field(default_factory=list)
-    step_zeros_deg: list[float] = field(default_factory=list)
-
-    @classmethod
-    def for_standing(cls, standing: Sequence[FrameMeasurement]) -> ArmFreeZero | None:
-        """The re-zeroing state when the arm hid the standing outline, else None (the standing zero holds)."""
-        shares = [m.quality["arm_share"] for m in standing if "arm_share" in m.quality]
-        standing_arm = float(np.median(shares)) if shares else 0.0
-        return cls(standing_arm) if standing_arm > ARM_STANDING_SHARE else None
-
-    @property
-    def zero_deg(self) -> float:
-        """The latest estimate (NaN while too few frames have been seen)."""
-        return self.step_zeros_deg[-1] if self.step_zeros_deg else float("nan")
-
-    def zero_at(self, index: int) -> float:
-        """The zero as it stood when frame ``index`` was observed (NaN before the first estimate)."""
-        k = bisect.bisect_right(self.step_indices, index)
-        return self.step_zeros_deg[k - 1] if k else float("nan")
-
-    def observe(self, m: FrameMeasurement, trunk0_deg: float, pelvis0_deg: float, lumbar0_deg: float) -> None:
-        if m.index <= self.last_index:
-            return
-        self.last_index = m.index
-        if not (m.detected and m.split_ok) or m.quality.get("arm_share", 1.0) > ARM_FREE_SHARE:
-            return
-        if not REZERO_TRUNK_DEG[0] <= m.trunk_deg - trunk0_deg <= REZERO_TRUNK_DEG[1]:
-            return
-        offset = m.pelvis_deg - pelvis0_deg - EARLY_PELVIS_SHARE * (m.lumbar_deg - lumbar0_deg)
-        if not np.isfinite(offset):
-            return
-        self.offsets_deg.append(float(offset))
-        if len(self.offsets_deg) >= MIN_SPLIT_FRAMES:
-            self.step_indices.append(m.index)
-            self.step_zeros_deg.append(pelvis0_deg + float(np.median(self.offsets_deg)))
+def _arm_free_pelvis_baseline(
+    measurements: Sequence[FrameMeasurement],
+    standing: Sequence[FrameMeasurement],
+    trunk0_deg: float,
+    pelvis0_deg: float,
+    lumbar0_deg: float,
+) -> tuple[float, float]:
+    """(pelvis baseline for arm-free frames, standing arm share); the standing baseline when the arm never hid it."""
+    nan = float("nan")
+    if not np.isfinite(pelvis0_deg) or not np.isfinite(lumbar0_deg):
+        return nan, 0.0
+    shares = [m.quality["arm_share"] for m in standing if "arm_share" in m.quality]
+    standing_arm = float(np.median(shares)) if shares else 0.0
+    if standing_arm <= ARM_STANDING_SHARE:
+        return nan, 0.0
+    offsets = [
+        m.pelvis_deg - pelvis0_deg - EARLY_PELVIS_SHARE * (m.lumbar_deg - lumbar0_deg)
+        for m in measurements
+        if m.split_ok
+        and m.quality.get("arm_share", 1.0) <= ARM_FREE_SHARE
+        and REZERO_TRUNK_DEG[0] <= m.trunk_deg - trunk0_deg <= REZERO_TRUNK_DEG[1]
+    ]
+    if len(offsets) < MIN_SPLIT_FRAMES:
+        return nan, 0.0  # no arm-free early hinge seen (yet): nothing better than the standing baseline
+    return pelvis0_deg + float(np.median(offsets)), standing_arm
