@@ -182,9 +182,9 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
     fps = offline.video.fps
     if outcome.stats.dropped_share <= 0.02:  # the live budget was met
         # Fed the same poses, live (stand calibration, replay, one-euro, RepTracker) is within 2 frames of
-        # analyze on all 8 devset clips (see test_kinematics' causal arm-free zero test). But live runs MediaPipe
-        # with num_poses=1 (latency) and analyze with 2 (lifter choice, better silhouettes on turned views),
-        # whose landmarks differ by ~1° and move rep ends / fault onsets by up to ~10 frames on some clips.
+        # analyze on the devset clips with a clean standing outline. But live runs MediaPipe with num_poses=1
+        # (latency) and analyze with 2 (lifter choice), whose landmarks differ by ~1° and move rep ends / fault
+        # onsets by up to ~10 frames on some clips (docs/DESIGN.md §8).
         assert cmp.max_time_diff_s <= 10.0 / fps + 1e-6, cmp.worst
     else:  # an overloaded machine dropped frames (seen: 34-54% at load 10 on 2 cores): boundaries move by a
         # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s)
