@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
 from rich.console import Console
 from rich.table import Table
 
@@ -24,23 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hingecheck.batch import BatchRequest, run  # noqa: E402
 from hingecheck.pipeline import AnalyzeOptions  # noqa: E402
+from hingecheck.video import copy_packets  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def tagged_copy(src: Path, dst: Path, tag: str) -> Path:
     """Copy the packets of ``src`` into ``dst`` with a metadata tag: same frames, different bytes."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        out.metadata["comment"] = tag
-        stream_in = inp.streams.video[0]
-        stream_out = out.add_stream_from_template(stream_in)
-        for packet in inp.demux(stream_in):
-            if packet.dts is None:
-                continue
-            packet.stream = stream_out
-            out.mux(packet)
-    return dst
+    return copy_packets(src, dst, {"comment": tag})
 
 
 def one_run(indir: Path, root: Path, workers: int, video: bool) -> dict[str, float]:

@@ -12,6 +12,7 @@ import os
 import platform
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,17 +75,18 @@ class LatestFrameSlot:
             return self._closed and self._frame is None
 
 
-class FrameSource:
+class FrameSource(ABC):
     """Base of the capture sources: ``run(slot, stop, pause)`` delivers frames until the end or ``stop``."""
 
     info: VideoInfo
     error: str | None = None  # set when the source stopped because of a failure (one line)
 
+    @abstractmethod
     def run(self, slot: LatestFrameSlot, stop: threading.Event, pause: threading.Event) -> None:
-        raise NotImplementedError
+        """Deliver frames into ``slot`` until the source ends or ``stop`` is set."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027  (optional hook: most sources hold nothing to release)
+        return None
 
 
 class VideoFileSource(FrameSource):

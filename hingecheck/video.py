@@ -277,3 +277,25 @@ class VideoWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def copy_packets(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], metadata: dict[str, str] | None = None
+) -> Path:
+    """Remux the video stream of ``src`` into ``dst`` without re-encoding (same frames, new container tags).
+
+    The index (moov) lands at the end, as most cameras write it. Used to make distinct-but-identical clips.
+    """
+    out_path = Path(dst)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(src)) as inp, av.open(str(out_path), "w") as out:
+        for key, value in (metadata or {}).items():
+            out.metadata[key] = value
+        stream_in = inp.streams.video[0]
+        stream_out = out.add_stream_from_template(stream_in)
+        for packet in inp.demux(stream_in):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.stream = stream_out
+            out.mux(packet)
+    return out_path

@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import pytest
 
 from hingecheck.batch import (
@@ -30,7 +29,7 @@ from hingecheck.batch import (
 from hingecheck.cli import main
 from hingecheck.pipeline import AnalyzeOptions
 from hingecheck.store import ResultStore
-from hingecheck.video import VideoReader, VideoWriter
+from hingecheck.video import VideoReader, VideoWriter, copy_packets
 from tests.media import truncate_copy, write_audio_only, write_clip
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -57,17 +56,7 @@ def cut_clip(src: Path, dst: Path, start_s: float, duration_s: float) -> Path:
 
 def remux_index_last(src: Path, dst: Path, creation_time: str | None = None) -> Path:
     """Copy the packets into an MP4 whose index (moov) comes last, as many cameras write it."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        if creation_time:
-            out.metadata["creation_time"] = creation_time
-        stream_in = inp.streams.video[0]
-        stream_out = out.add_stream_from_template(stream_in)
-        for packet in inp.demux(stream_in):
-            if packet.dts is None:
-                continue
-            packet.stream = stream_out
-            out.mux(packet)
-    return dst
+    return copy_packets(src, dst, {"creation_time": creation_time} if creation_time else None)
 
 
 def add_bad_files(folder: Path, donor: Path) -> dict[str, str]:
