@@ -537,6 +537,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from .cli import analysis_option_values
     from .config import load_settings
 
     cfg = load_settings(args.config).typed("batch", BatchConfig)
@@ -554,10 +555,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         timeout_s=timeout_s,
         db_path=Path(args.db) if args.db else outdir / cfg.db_name,
         options=AnalyzeOptions(
-            model_path=args.model,
-            config_path=args.config,
-            write_video=not args.no_video,
-            blur_faces=args.blur_faces,
+            **analysis_option_values(args),
         ),
         scheduler=args.scheduler,
         manifest=Path(args.manifest) if args.manifest else None,

@@ -36,6 +36,16 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blur-faces", action="store_true", help="blur the head in every video output")
 
 
+def analysis_option_values(args: argparse.Namespace) -> dict[str, object]:
+    """The values of ``add_analysis_options`` as keyword arguments of AnalyzeOptions / LiveOptions."""
+    return {
+        "model_path": args.model,
+        "config_path": args.config,
+        "write_video": not args.no_video,
+        "blur_faces": args.blur_faces,
+    }
+
+
 def add_analyze(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="analyse one video: annotated video, numbers and a report")
     p.add_argument("video", help="video file (any common container; phone clips are fine)")
@@ -55,13 +65,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from .pipeline import AnalyzeOptions
     from .progress import video_progress
 
-    options = AnalyzeOptions(
-        model_path=args.model,
-        config_path=args.config,
-        calibration_s=args.calibration,
-        write_video=not args.no_video,
-        blur_faces=args.blur_faces,
-    )
+    options = AnalyzeOptions(calibration_s=args.calibration, **analysis_option_values(args))
     out = Path(args.out)
     with video_progress(args.video) as progress:
         result = analyze_to_dir(args.video, out, options, progress=progress)

@@ -566,6 +566,8 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_live(args: argparse.Namespace) -> int:
+    from .cli import analysis_option_values
+
     options = LiveOptions(
         camera=args.camera,
         source=args.source,
@@ -573,10 +575,7 @@ def run_live(args: argparse.Namespace) -> int:
         record_dir=Path(args.record) if args.record else None,
         stats_dir=Path(args.stats_dir) if args.stats_dir else None,
         quiet=args.quiet,
-        model_path=args.model,
-        config_path=args.config,
-        write_video=not args.no_video,
-        blur_faces=args.blur_faces,
+        **analysis_option_values(args),
         max_seconds=args.max_seconds,
     )
     outcome = LiveSession(options).run()
