@@ -52,6 +52,7 @@ class LiveOptions:
     write_video: bool = True
     blur_faces: bool = False
     realtime: bool = True  # False: release a --source clip as fast as it decodes (still dropping stale frames)
+    every_frame: bool = False  # release a --source clip frame by frame as the coach takes them: nothing dropped
     max_seconds: float | None = None  # end the session after this long (servers, smoke tests)
     draw_headless: bool = False  # draw the overlay even without a window (benchmarking the window's cost)
 
@@ -243,7 +244,12 @@ class LiveSession:
 
     def open_source(self) -> FrameSource:
         if self.options.source is not None:
-            return VideoFileSource(self.options.source, max_width=self.cfg.max_width, realtime=self.options.realtime)
+            return VideoFileSource(
+                self.options.source,
+                max_width=self.cfg.max_width,
+                realtime=self.options.realtime,
+                every_frame=self.options.every_frame,
+            )
         return open_camera(self.options.camera, max_width=self.cfg.max_width)
 
     def run(self) -> SessionOutcome:
@@ -561,6 +567,12 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats-dir", metavar="DIR", help="where live_stats.json goes (default: the --record folder)")
     p.add_argument("--quiet", action="store_true", help="no tones, no spoken cues")
     p.add_argument("--max-seconds", type=float, metavar="S", help="end the session after S seconds")
+    p.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="with --source: hand every frame to the coach, none dropped, at the machine's pace rather than the "
+        "clip's (to check a recording's cues and verdicts against analyze on any machine)",
+    )
     add_analysis_options(p)
     p.set_defaults(func=run_live)
 
@@ -577,7 +589,11 @@ def run_live(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         **analysis_option_values(args),
         max_seconds=args.max_seconds,
+        every_frame=args.every_frame,
     )
+    if args.every_frame and not args.source:
+        print("hingecheck: --every-frame needs --source VIDEO (a camera cannot wait for the coach)", file=sys.stderr)
+        return 2
     outcome = LiveSession(options).run()
     s = outcome.stats
     print(

@@ -61,7 +61,14 @@ class LatestFrameSlot:
         with self._cond:
             self._cond.wait_for(lambda: self._frame is not None or self._closed, timeout_s)
             frame, self._frame = self._frame, None
+            self._cond.notify_all()  # a lock-step source waits for the slot to empty
             return frame
+
+    def wait_taken(self, stop: threading.Event, poll_s: float = 0.05) -> None:
+        """Block until the slot is empty (the consumer took the last frame) or ``stop`` is set."""
+        with self._cond:
+            while self._frame is not None and not stop.is_set():
+                self._cond.wait(poll_s)
 
     def close(self) -> None:
         with self._cond:
@@ -93,13 +100,22 @@ class VideoFileSource(FrameSource):
     """Decode a file with PyAV and release each frame at the clip's real pace (by its timestamp).
 
     Opening happens in the constructor (in the caller's thread) so a bad file fails at once with a clear
-    message. ``max_width`` matches ``analyze`` so landmarks are in the same pixel space.
+    message. ``max_width`` matches ``analyze`` so landmarks are in the same pixel space. ``every_frame``
+    releases each frame only once the previous one was taken: nothing is dropped, whatever the machine's
+    speed (the coach then sees exactly analyze's frames), and the pace is the consumer's, not the clip's.
     """
 
-    def __init__(self, path: str | os.PathLike[str], max_width: int | None = 1280, realtime: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        max_width: int | None = 1280,
+        realtime: bool = True,
+        every_frame: bool = False,
+    ) -> None:
         self.reader = VideoReader(path, max_width=max_width)
         self.info = self.reader.info
-        self.realtime = realtime
+        self.realtime = realtime and not every_frame
+        self.every_frame = every_frame
         self.path = Path(path)
 
     def run(self, slot: LatestFrameSlot, stop: threading.Event, pause: threading.Event) -> None:
@@ -114,6 +130,8 @@ class VideoFileSource(FrameSource):
                     due = start + frame.time_s
                 if stop.is_set():
                     break
+                if self.every_frame:
+                    slot.wait_taken(stop)
                 if self.realtime:
                     wait = due - time.perf_counter()
                     if wait > 0:

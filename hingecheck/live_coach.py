@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import Settings
 from .kinematics import Calibration, FrameMeasurement, calibrate
+from .kinematics.calibration import standing_frames
 from .types import (
     LEFT_ANKLE,
     LEFT_HIP,
@@ -60,7 +61,7 @@ class LiveConfig:
     side_on_max_ratio: float = 0.45
     calibration_buffer_s: float = 20.0
     one_euro_min_cutoff_hz: float = 1.5
-    one_euro_beta: float = 0.05
+    one_euro_beta: float = 0.2
     one_euro_d_cutoff_hz: float = 1.0
     max_width: int = 1280
     tone_hz_good: float = 880.0
@@ -276,7 +277,9 @@ class LiveCoach:
 
     Frames seen before the calibration are kept (measurements only) and replayed through the smoother and
     the tracker once the baseline is known, so the tracker sees every processed frame from the start,
-    exactly as ``analyze`` streams its whole clip.
+    exactly as ``analyze`` streams its whole clip. When an arm hid the standing outline, the calibration
+    fixes its arm-free pelvis zero early in the first hinge (``Calibration.observe``); the frames since the
+    calibration are then replayed once more with it, so every frame is read with the same zeros as offline.
     """
 
     def __init__(self, settings: Settings, cfg: LiveConfig | None = None) -> None:
@@ -296,6 +299,7 @@ class LiveCoach:
         self._smoother = make_live_smoother(self.cfg)
         self._tracker = make_rep_tracker(self.settings)
         self._pending: list[FrameMeasurement] = []  # measurements since the (re)calibration began
+        self._tracked: list[FrameMeasurement] = []  # measurements tracked while the calibration can still change
         self._rep_offset = len(self.reps)
         self._stillness.reset()
 
@@ -353,8 +357,17 @@ class LiveCoach:
                 else:
                     self._stillness.start -= cut
 
-    def _calibrate_and_replay(self, window_s: tuple[float, float], framing: FramingCheck) -> CoachUpdate:
-        calibration = calibrate(self._pending, window_s=window_s)
+    def _standing_window(self, still_s: tuple[float, float]) -> tuple[float, float]:
+        """Analyze's choice of standing frames (the first quiet, upright stretch) within the still stretch seen
+        live: the still-detector's stretch runs a few frames into the first motion, analyze's stops short of it,
+        and calibrating on the same frames keeps live and offline angles equal."""
+        candidates = [m for m in self._pending if m.time_s >= still_s[0]]
+        chosen, _ = standing_frames(candidates, self.cfg.calibration_min_s)
+        times = [m.time_s for m, keep in zip(candidates, chosen, strict=True) if keep]
+        return (times[0], times[-1]) if times else still_s
+
+    def _calibrate_and_replay(self, still_s: tuple[float, float], framing: FramingCheck) -> CoachUpdate:
+        calibration = calibrate(self._pending, window_s=self._standing_window(still_s))
         if not calibration.found:
             self._stillness.reset()
             return CoachUpdate(None, self.state, "stand still, side-on", 0.0, framing)
@@ -374,6 +387,30 @@ class LiveCoach:
 
     def _track(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         calibration = self.calibrations[-1]
+        if calibration.observe(m):
+            return self._replay_with_settled_calibration(m, framing)
+        if not calibration.settled:
+            self._tracked.append(m)
+        return self._track_frame(calibration, m, framing)
+
+    def _replay_with_settled_calibration(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
+        """The calibration just settled at frame ``m``: read every frame since it again, from a fresh smoother
+        and tracker, as analyze reads them. Only this frame's cues and reps not announced before are returned:
+        the zero settles early in the first hinge, before a fault can be judged, so nothing is lost."""
+        calibration = self.calibrations[-1]
+        history, self._tracked = [*self._tracked, m], []
+        announced = len(self.reps) - self._rep_offset
+        del self.reps[self._rep_offset :]
+        self._smoother = make_live_smoother(self.cfg)
+        self._tracker = make_rep_tracker(self.settings)
+        reps: list[Rep] = []
+        for frame in history[:-1]:
+            reps += [r for r in self._track_frame(calibration, frame, framing).reps_done]
+        update = self._track_frame(calibration, m, framing)
+        update.reps_done = [r for r in reps + update.reps_done if r.index - self._rep_offset > announced]
+        return update
+
+    def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         angles = smooth_frame(self._smoother, calibration.angles(m))
         self.angles[m.index] = angles
         out = TrackerOutput()

@@ -23,11 +23,14 @@ MIN_SPLIT_FRAMES = 5  # outline baselines need this many trusted frames
 # Arm-contaminated standing outline (camera turned towards the subject's front): a hanging arm forms the back
 # edge over the pelvis window while standing and leaves it as soon as the trunk tilts, so the standing pelvis
 # baseline does not hold for the hinge (the reading jumps ~10° at its start). Then a second pelvis baseline is
-# estimated from the first arm-free frames of the hinges, where the pelvis carries a known-ish share of the
-# thoracolumbar outline's tilt (which the arm does not disturb).
+# estimated from the first arm-free frames of the first hinge (ArmFreeZero), where the pelvis carries a
+# known-ish share of the thoracolumbar outline's tilt (which the arm does not disturb).
 ARM_STANDING_SHARE = 0.2  # median arm share of the standing baseline frames above which the baseline is suspect
 ARM_FREE_SHARE = 0.05  # frames at most this arm-covered count as a clean outline
-REZERO_TRUNK_DEG = (3.0, 12.0)  # early-hinge frames used to re-zero (small tilt: the pelvis share matters little)
+# Early-hinge frames used to re-zero (small tilt: the pelvis share matters little). The arm may cling to the back
+# up to ~14° of trunk tilt, so the window reaches past that.
+REZERO_TRUNK_DEG = (3.0, 16.0)
+REZERO_MAX_FRAMES = 15  # enough to fix the zero even if the trunk lingers in the window
 # Share of the thoracolumbar tilt carried by the pelvis early in a hinge: ≈ 0.95 in a hip hinge, ≈ 0.45 in a stoop
 # (devset README: lumbar share at the bottom 0.01–0.09 vs 0.43–0.69); the midpoint errs by ≤ 0.25·tilt ≤ 3°.
 EARLY_PELVIS_SHARE = 0.7
@@ -45,10 +48,27 @@ class Calibration:
     thorax_deg: float
     automatic: bool
     warnings: list[Warning_] = field(default_factory=list)
-    # Pelvis zero for frames whose outline is arm-free (NaN when the standing outline was clean: then pelvis_deg
-    # serves all frames), and the median arm share of the standing frames.
-    pelvis_arm_free_deg: float = float("nan")
-    standing_arm_share: float = 0.0
+    # The arm-free pelvis zero's estimator when an arm hid the standing outline (None: pelvis_deg serves all frames)
+    arm_free: ArmFreeZero | None = None
+
+    @property
+    def pelvis_arm_free_deg(self) -> float:
+        """Pelvis zero for frames whose outline is arm-free; NaN when not needed or not (yet) fixed."""
+        return self.arm_free.zero_deg if self.arm_free is not None else float("nan")
+
+    @property
+    def standing_arm_share(self) -> float:
+        return self.arm_free.standing_arm_share if self.arm_free is not None else 0.0
+
+    @property
+    def settled(self) -> bool:
+        """True when no later frame can change this calibration (the arm-free zero is fixed or not needed)."""
+        return self.arm_free is None or self.arm_free.fixed
+
+    def observe(self, m: FrameMeasurement) -> bool:
+        """Feed the next frame after the stand; True when it fixed the arm-free zero (earlier frames then read
+        differently: a streaming caller re-reads them)."""
+        return self.arm_free is not None and self.arm_free.observe(m)
 
     def pelvis_baseline_deg(self, m: FrameMeasurement) -> float:
         """The pelvis zero for this frame: the arm-free one where the outline is clear of the arm; otherwise
@@ -212,11 +232,11 @@ def calibrate(
     pelvis0 = med(trusted, "pelvis_deg") if split_ok else nan
     lumbar0 = med(trusted, "lumbar_deg") if split_ok else nan
     trunk0 = med(chosen, "trunk_deg")
-    arm_free, standing_arm = _arm_free_pelvis_baseline(measurements, chosen, trunk0, pelvis0, lumbar0)
-    return Calibration(
+    end_s = float(t[sel].max())
+    calibration = Calibration(
         float(t[sel].min()),
-        float(t[sel].max()),
-        med(chosen, "trunk_deg"),
+        end_s,
+        trunk0,
         med(chosen, "thigh_deg"),
         med(chosen, "shank_deg"),
         pelvis0,
@@ -224,33 +244,70 @@ def calibrate(
         med(trusted, "thorax_deg") if split_ok else nan,
         automatic,
         warnings,
-        pelvis_arm_free_deg=arm_free,
-        standing_arm_share=standing_arm,
+        arm_free=ArmFreeZero.for_standing(chosen, trunk0, pelvis0, lumbar0),
     )
+    # exactly as a live caller streams the frames after its stand: the zero is fixed at the same frame
+    for m in measurements:
+        if calibration.settled:
+            break
+        if m.time_s > end_s:
+            calibration.observe(m)
+    return calibration
 
 
-def _arm_free_pelvis_baseline(
-    measurements: Sequence[FrameMeasurement],
-    standing: Sequence[FrameMeasurement],
-    trunk0_deg: float,
-    pelvis0_deg: float,
-    lumbar0_deg: float,
-) -> tuple[float, float]:
-    """(pelvis baseline for arm-free frames, standing arm share); the standing baseline when the arm never hid it."""
-    nan = float("nan")
-    if not np.isfinite(pelvis0_deg) or not np.isfinite(lumbar0_deg):
-        return nan, 0.0
-    shares = [m.quality["arm_share"] for m in standing if "arm_share" in m.quality]
-    standing_arm = float(np.median(shares)) if shares else 0.0
-    if standing_arm <= ARM_STANDING_SHARE:
-        return nan, 0.0
-    offsets = [
-        m.pelvis_deg - pelvis0_deg - EARLY_PELVIS_SHARE * (m.lumbar_deg - lumbar0_deg)
-        for m in measurements
-        if m.split_ok
-        and m.quality.get("arm_share", 1.0) <= ARM_FREE_SHARE
-        and REZERO_TRUNK_DEG[0] <= m.trunk_deg - trunk0_deg <= REZERO_TRUNK_DEG[1]
-    ]
-    if len(offsets) < MIN_SPLIT_FRAMES:
-        return nan, 0.0  # no arm-free early hinge seen (yet): nothing better than the standing baseline
-    return pelvis0_deg + float(np.median(offsets)), standing_arm
+@dataclass
+class ArmFreeZero:
+    """The arm-free pelvis zero, fixed once from the first arm-free early-hinge frames after the stand.
+
+    Causal by construction: it is fixed at a definite frame (``fixed_at``), from that frame and the ones before
+    it only, so a live caller can fix it at the same frame as ``calibrate`` does offline and then re-read the
+    frames since the stand with it (``LiveCoach`` replays them), after which live and offline read every frame
+    alike. Fixed rather than refined: a zero that kept moving would re-judge reps already cued.
+    """
+
+    trunk0_deg: float
+    pelvis0_deg: float
+    lumbar0_deg: float
+    standing_arm_share: float
+    offsets_deg: list[float] = field(default_factory=list)
+    zero_deg: float = float("nan")
+    fixed_at: int | None = None  # frame index at which the zero was fixed
+    last_index: int = -1
+
+    @classmethod
+    def for_standing(
+        cls, standing: Sequence[FrameMeasurement], trunk0_deg: float, pelvis0_deg: float, lumbar0_deg: float
+    ) -> ArmFreeZero | None:
+        """The estimator when an arm hid the standing outline; None when the standing zero holds for every frame."""
+        if not (np.isfinite(pelvis0_deg) and np.isfinite(lumbar0_deg) and np.isfinite(trunk0_deg)):
+            return None
+        shares = [m.quality["arm_share"] for m in standing if "arm_share" in m.quality]
+        standing_arm = float(np.median(shares)) if shares else 0.0
+        if standing_arm <= ARM_STANDING_SHARE:
+            return None
+        return cls(trunk0_deg, pelvis0_deg, lumbar0_deg, standing_arm)
+
+    @property
+    def fixed(self) -> bool:
+        return self.fixed_at is not None
+
+    def observe(self, m: FrameMeasurement) -> bool:
+        """Feed the next frame after the stand (in order; repeats are ignored). True when this frame fixed it."""
+        if self.fixed or m.index <= self.last_index:
+            return False
+        self.last_index = m.index
+        if not (m.detected and np.isfinite(m.trunk_deg)):
+            return False
+        tilt = m.trunk_deg - self.trunk0_deg
+        lo, hi = REZERO_TRUNK_DEG
+        if lo <= tilt <= hi and m.split_ok and m.quality.get("arm_share", 1.0) <= ARM_FREE_SHARE:
+            offset = m.pelvis_deg - self.pelvis0_deg - EARLY_PELVIS_SHARE * (m.lumbar_deg - self.lumbar0_deg)
+            if np.isfinite(offset):
+                self.offsets_deg.append(float(offset))
+        # fixed when the trunk leaves the window deeper into the hinge (or the window has given enough frames)
+        enough = len(self.offsets_deg) >= MIN_SPLIT_FRAMES
+        if enough and (tilt > hi or len(self.offsets_deg) >= REZERO_MAX_FRAMES):
+            self.zero_deg = self.pelvis0_deg + float(np.median(self.offsets_deg))
+            self.fixed_at = m.index
+            return True
+        return False
