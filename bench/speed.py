@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("video", type=Path)
     parser.add_argument("--no-video", action="store_true", help="pipeline without annotated.mp4/report video")
     args = parser.parse_args()
-    num_poses = int(load_settings().section("pose").get("num_poses", 2))
+    num_poses = int(load_settings().section("pose").get("num_poses", 1))
 
     n_inf, infer_s, infer_wall = inference_only(args.video, num_poses)
     n_pipe, pipe_s, stages = whole_pipeline(args.video, not args.no_video)

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hingecheck.config import load_settings
 from hingecheck.pose import PoseEstimator
 from hingecheck.types import PoseFrame
 from hingecheck.video import VideoReader
 
 
-def build(video: Path, out: Path, num_poses: int = 2) -> None:
+def build(video: Path, out: Path, num_poses: int | None = None) -> None:
+    """Cache one clip; num_poses defaults to analyze's (``[pose] num_poses``)."""
+    if num_poses is None:
+        num_poses = int(load_settings().section("pose").get("num_poses", 1))
     frames: list[PoseFrame] = []
     with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses) as estimator:
         for frame in reader:
