@@ -24,9 +24,10 @@ demo: $(STAMP)
 	@echo "Outputs are in $(DEMO_OUT)/: open $(DEMO_OUT)/report.html in a browser"
 	@echo "(annotated.mp4, frames.csv, reps.csv, summary.json and plots are beside it)."
 
-# The browser tests need Debian's chromium; tools/ensure-chromium installs it when it can (root + apt).
+# The browser tests need Debian's chromium, the live-window tests Xvfb; tools/ensure-test-tools installs
+# them when it can (root + apt).
 browser:
-	@sh tools/ensure-chromium
+	@sh tools/ensure-test-tools
 
 test: $(STAMP) browser
 	$(BIN)/ruff check hingecheck tests bench tools

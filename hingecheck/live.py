@@ -447,7 +447,7 @@ class LiveSession:
         result = None
         if options.record_dir is not None:
             result = self._write_record(source, coach, measurer, poses, measurements, luma, recorder, stats, error)
-        stats_dir = options.record_dir or options.stats_dir
+        stats_dir = options.stats_dir or options.record_dir  # --stats-dir wins; else beside the recording
         stats_path = None
         if stats_dir is not None:
             stats_path = Path(stats_dir) / "live_stats.json"
@@ -461,8 +461,10 @@ class LiveSession:
         hud["paused"] = paused
         if paused:
             capture.pause_event.set()
+            self._say("paused: press space to go on")
         else:
             capture.pause_event.clear()
+            self._say("going on")
         return paused
 
     def _flag_fault(self, fault: Fault, hud: dict, player) -> None:

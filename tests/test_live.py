@@ -289,6 +289,8 @@ def test_window_opens_and_runs_under_a_virtual_display(sample_lowback, tmp_path)
 
     xvfb = shutil.which("xvfb-run")
     if xvfb is None:
+        if os.environ.get("HINGECHECK_REQUIRE_DISPLAY"):
+            pytest.fail("xvfb-run is required here (HINGECHECK_REQUIRE_DISPLAY) but is not installed")
         pytest.skip("xvfb-run not installed (apt-get install xvfb)")
     proc = subprocess.run(
         [xvfb, "-a", sys.executable, "-m", "hingecheck.cli", "live", "--source", str(sample_lowback)]
@@ -301,3 +303,106 @@ def test_window_opens_and_runs_under_a_virtual_display(sample_lowback, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "running without a window" not in proc.stderr
     assert json.loads((tmp_path / "live_stats.json").read_text())["frames_processed"] > 10
+
+
+def _x_display() -> tuple[subprocess.Popen, str]:
+    """A private Xvfb server and its DISPLAY (``-displayfd`` picks a free number)."""
+    import shutil
+
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        if os.environ.get("HINGECHECK_REQUIRE_DISPLAY"):
+            pytest.fail("Xvfb is required here (HINGECHECK_REQUIRE_DISPLAY) but is not installed")
+        pytest.skip("Xvfb not installed (apt-get install xvfb)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    assert number, "Xvfb did not report its display"
+    return server, f":{number}"
+
+
+def _find_window(dpy, title_part: str):
+    def walk(window):
+        name = window.get_wm_name()
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        if name and title_part in name:
+            return window
+        for child in window.query_tree().children:
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    return walk(dpy.screen().root)
+
+
+def test_keys_pause_recalibrate_and_quit_a_real_window(sample_lowback, tmp_path):
+    """Key presses sent through the X server (XTEST) reach the live window: space pauses and resumes, c
+    recalibrates, q quits before the clip ends, and the recording is still written."""
+    xlib = pytest.importorskip("Xlib")
+    from Xlib import XK, X
+    from Xlib import display as xdisplay
+    from Xlib.ext import xtest
+
+    server, display_name = _x_display()
+    live = None
+    try:
+        env = {**os.environ, "DISPLAY": display_name, "QT_QPA_PLATFORM": "xcb"}
+        record = tmp_path / "rec"
+        live = subprocess.Popen(
+            [sys.executable, "-m", "hingecheck.cli", "live", "--source", str(sample_lowback), "--quiet"]
+            + ["--record", str(record), "--stats-dir", str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        dpy = xdisplay.Display(display_name)
+        assert xlib.__version__ and dpy.query_extension("XTEST") is not None
+        window = None
+        deadline = time.monotonic() + 60
+        while window is None and time.monotonic() < deadline and live.poll() is None:
+            time.sleep(0.2)
+            window = _find_window(dpy, "hingecheck live")
+        assert window is not None, "the live window never appeared"
+
+        def press(key: str) -> None:
+            window.set_input_focus(X.RevertToParent, X.CurrentTime)
+            code = dpy.keysym_to_keycode(XK.string_to_keysym(key))
+            xtest.fake_input(dpy, X.KeyPress, code)
+            xtest.fake_input(dpy, X.KeyRelease, code)
+            dpy.sync()
+
+        time.sleep(2.5)  # calibrated on the opening stand by now
+        press("space")
+        time.sleep(1.5)
+        press("space")
+        time.sleep(0.5)
+        press("c")
+        time.sleep(1.0)
+        press("q")
+        out, err = live.communicate(timeout=60)
+    finally:
+        if live is not None and live.poll() is None:
+            live.kill()
+        server.terminate()
+        server.wait(10)
+    assert live.returncode == 0, err[-2000:]
+    assert "paused: press space to go on" in out and "going on" in out
+    assert "recalibrating" in out
+    stats = json.loads((tmp_path / "live_stats.json").read_text())
+    n_frames = json.loads(sample_lowback.with_name("hinge_lowback_reps.json").read_text())["n_frames"]
+    assert stats["frames_captured"] < n_frames  # q ended the session before the clip did
+    fps = json.loads(sample_lowback.with_name("hinge_lowback_reps.json").read_text())["fps"]
+    # the 1.5 s pause held the clip's clock: the session lasted longer than the clip time it played
+    assert stats["duration_s"] - stats["frames_captured"] / fps > 1.0, stats
+    summary = json.loads((record / "summary.json").read_text())  # quitting still writes the recording
+    assert summary["status"] == "ok" and summary["calibration"]["live"]
