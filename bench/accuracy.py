@@ -24,6 +24,7 @@ import numpy as np
 
 from hingecheck.filters import smooth_series
 from hingecheck.kinematics import SagittalMeasurer, assess_view, calibrate
+from hingecheck.pose_cache import caching, iter_pose_cache
 from hingecheck.types import AngleSeries, PoseFrame
 
 SCORED = ("hip_flexion_deg", "lumbar_flexion_deg", "pelvic_tilt_deg", "trunk_inclination_deg")
@@ -35,90 +36,24 @@ SIDE_ON_YAW_DEG = 20.0  # coverage target applies to clips at most this far from
 # --- pose source ---------------------------------------------------------------------------------------------
 
 
-def _cached_poses(path: Path) -> Iterator[PoseFrame]:
-    """PoseFrames from a tools/pose_cache.py file, one mask de-quantised at a time (a clip of float masks is GBs)."""
-    d = np.load(path)
-    w, h = int(d["width"]), int(d["height"])
-    masks = d["masks"]
-    for i in range(len(d["index"])):
-        det = bool(d["detected"][i])
-        yield PoseFrame(
-            index=int(d["index"][i]),
-            time_s=float(d["time_s"][i]),
-            width=w,
-            height=h,
-            detected=det,
-            landmarks_px=d["landmarks_px"][i] if det else None,
-            landmarks_norm=d["landmarks_norm"][i] if det else None,
-            visibility=d["visibility"][i] if det else None,
-            presence=d["presence"][i] if det else None,
-            world=d["world"][i] if det and np.isfinite(d["world"][i]).all() else None,
-            mask=(masks[i].astype(np.float32) / 255.0) if det else None,
-            n_people=int(d["n_people"][i]),
-        )
-
-
-def _save_cache(path: Path, frames: list[PoseFrame], masks: list[np.ndarray | None]) -> None:
-    n = len(frames)
-    h, w = frames[0].height, frames[0].width
-    arrays = {
-        "landmarks_px": np.full((n, 33, 2), np.nan),
-        "landmarks_norm": np.full((n, 33, 3), np.nan),
-        "visibility": np.zeros((n, 33)),
-        "presence": np.zeros((n, 33)),
-        "world": np.full((n, 33, 3), np.nan),
-    }
-    quantised = np.zeros((n, h, w), np.uint8)
-    for i, f in enumerate(frames):
-        if not f.detected:
-            continue
-        for key in arrays:
-            value = getattr(f, key)
-            if value is not None:
-                arrays[key][i] = value
-        if masks[i] is not None:
-            quantised[i] = np.clip(np.round(masks[i] * 255), 0, 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path,
-        index=np.array([f.index for f in frames]),
-        time_s=np.array([f.time_s for f in frames]),
-        detected=np.array([f.detected for f in frames]),
-        n_people=np.array([f.n_people for f in frames]),
-        masks=quantised,
-        width=w,
-        height=h,
-        **arrays,
-    )
-
-
-def _live_poses(video: Path, cache: Path | None) -> Iterator[PoseFrame]:
-    """Run MediaPipe on the video; write the cache as a side effect when asked."""
+def _live_poses(video: Path) -> Iterator[PoseFrame]:
+    """Run MediaPipe on the video with analyze's pose configuration (its main, single-person pass)."""
+    from hingecheck.config import load_settings
     from hingecheck.pose import PoseEstimator
     from hingecheck.video import VideoReader
 
-    kept: list[PoseFrame] = []
-    masks: list[np.ndarray | None] = []
-    from hingecheck.config import load_settings
-
-    # the same single-person tracking as analyze's main pass (its crowd check only matters with two people)
     num_poses = int(load_settings().section("pose").get("num_poses", 1))
     with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses) as estimator:
         for frame in reader:
-            pose = estimator.process(frame)
-            if cache is not None:
-                kept.append(pose.without_mask())
-                masks.append(None if pose.mask is None else np.round(pose.mask * 255).astype(np.uint8) / 255.0)
-            yield pose
-    if cache is not None and kept:
-        _save_cache(cache, kept, masks)
+            yield estimator.process(frame)
 
 
 def poses_of(video: Path, cache_dir: Path | None) -> Iterator[PoseFrame]:
-    cache = cache_dir / f"{video.stem}.npz" if cache_dir else None
-    if cache is not None and cache.exists():
-        return _cached_poses(cache)
-    return _live_poses(video, cache)
+    """The clip's poses: from ``cache_dir`` when cached there, else from MediaPipe (written to the cache)."""
+    if cache_dir is None:
+        return _live_poses(video)
+    cache = cache_dir / f"{video.stem}.npz"
+    return iter_pose_cache(cache) if cache.exists() else caching(_live_poses(video), cache)
 
 
 # --- scoring -------------------------------------------------------------------------------------------------

@@ -68,6 +68,20 @@ def test_slot_hands_over_only_the_newest_frame_and_counts_the_stale_ones():
     assert slot.finished
 
 
+def _consume_slowly(slot: LatestFrameSlot, produce, seconds_per_frame: float) -> list[int]:
+    """Run ``produce`` in a thread and take frames from ``slot`` until it is finished; the indices taken."""
+    producer = threading.Thread(target=produce)
+    producer.start()
+    taken = []
+    while not slot.finished:
+        f = slot.take(0.05)
+        if f is not None:
+            taken.append(f.capture_index)
+            time.sleep(seconds_per_frame)
+    producer.join()
+    return taken
+
+
 def test_slot_with_a_slow_consumer_never_goes_backwards_and_accounts_for_every_frame():
     slot = LatestFrameSlot()
 
@@ -77,15 +91,7 @@ def test_slot_with_a_slow_consumer_never_goes_backwards_and_accounts_for_every_f
             time.sleep(0.001)
         slot.close()
 
-    producer = threading.Thread(target=produce)
-    producer.start()
-    taken = []
-    while not slot.finished:
-        f = slot.take(0.05)
-        if f is not None:
-            taken.append(f.capture_index)
-            time.sleep(0.004)  # slower than the producer: frames must be dropped, not queued
-    producer.join()
+    taken = _consume_slowly(slot, produce, 0.004)  # slower than the producer: frames dropped, not queued
     assert taken == sorted(set(taken)) and taken[-1] == 199
     assert len(taken) + slot.frames_dropped == 200
     assert slot.frames_dropped > 0
@@ -100,15 +106,7 @@ def test_slot_in_lock_step_hands_over_every_frame_to_a_slow_consumer():
             slot.put(_frame(i))
         slot.close()
 
-    producer = threading.Thread(target=produce)
-    producer.start()
-    taken = []
-    while not slot.finished:
-        f = slot.take(0.05)
-        if f is not None:
-            taken.append(f.capture_index)
-            time.sleep(0.003)  # slower than the producer
-    producer.join()
+    taken = _consume_slowly(slot, produce, 0.003)  # slower than the producer
     assert taken == list(range(60)) and slot.frames_dropped == 0
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.accuracy import _cached_poses  # noqa: E402
-from hingecheck.config import load_settings  # noqa: E402
-from hingecheck.kinematics import SagittalMeasurer  # noqa: E402
-from hingecheck.movement import analyse_reps  # noqa: E402
-from hingecheck.pipeline import Measured, angles_from  # noqa: E402
-from hingecheck.result import AnalysisResult  # noqa: E402
-from hingecheck.sinks import write_frames_csv  # noqa: E402
+from hingecheck.config import load_settings
+from hingecheck.kinematics import SagittalMeasurer
+from hingecheck.movement import analyse_reps
+from hingecheck.pipeline import Measured, angles_from
+from hingecheck.pose_cache import iter_pose_cache
+from hingecheck.result import AnalysisResult
+from hingecheck.sinks import write_frames_csv
 
 
 def main() -> None:
@@ -29,7 +27,7 @@ def main() -> None:
     for name in names:
         measurer = SagittalMeasurer()
         poses, measurements = [], []
-        for pose in _cached_poses(cache / f"{name}.npz"):
+        for pose in iter_pose_cache(cache / f"{name}.npz"):
             measurements.append(measurer.measure(pose))
             poses.append(pose.without_mask())
         measured = Measured(poses, measurements, [128.0] * len(poses), [])
