@@ -37,13 +37,28 @@ if not hasattr(np, "infty"):  # pyrender 0.1.45 still uses np.infty (removed in 
     np.infty = np.inf  # type: ignore[attr-defined]
 
 FPS = 30
-REP_TYPES = ("good", "spinal_flexion", "low_back_return", "both")
+# the random mix (unchanged, so random clips stay reproducible); the new types only via --reps
+RANDOM_REP_TYPES = ("good", "spinal_flexion", "low_back_return", "both")
+NEW_REP_TYPES = ("lockout_hyperextension", "knee_dominant")
+REP_TYPES = RANDOM_REP_TYPES + NEW_REP_TYPES
 VARIANTS = ("simultaneous", "late_takeover")
 LABELS = {
     "good": [],
     "spinal_flexion": ["spinal_flexion_takeover"],
     "low_back_return": ["extension_from_low_back"],
     "both": ["spinal_flexion_takeover", "extension_from_low_back"],
+    "lockout_hyperextension": ["lockout_hyperextension"],
+    "knee_dominant": ["knee_dominant"],
+}
+REP_ALIASES = {
+    "g": "good",
+    "sf": "spinal_flexion",
+    "lb": "low_back_return",
+    "b": "both",
+    "lo": "lockout_hyperextension",
+    "lh": "lockout_hyperextension",
+    "k": "knee_dominant",
+    "kd": "knee_dominant",
 }
 ANGLE_COLS = [
     "hip_flexion_deg",
@@ -143,6 +158,10 @@ def plan_rep(rng: np.random.Generator, rtype: str, variant: str | None, style: M
 
     Primary tracks: hip, lumbar, thoracic, knee (shin/thigh/pelvis are derived).
     """
+    if rtype == "lockout_hyperextension":
+        return plan_lockout_rep(rng, style, start)
+    if rtype == "knee_dominant":
+        return plan_knee_dominant_rep(rng, style, start)
     fast = style.fast
     sp = style.span
     descent = sec(rng, 0.6, 0.9) if fast else sec(rng, 0.8, 2.5, sp)
@@ -211,6 +230,99 @@ def plan_rep(rng: np.random.Generator, rtype: str, variant: str | None, style: M
     return {"tracks": tr, "meta": meta, "type": rtype, "variant": variant}
 
 
+def plan_lockout_rep(rng: np.random.Generator, style: MotionStyle, start: int) -> dict:
+    """A good hinge whose return overshoots standing: the hips drive on through standing into hip extension
+    while the low back arches (it starts arching in the last part of the return), the lean back is held
+    0.4–0.8 s, then the subject comes back to standing. Knee and descent as in ``good``."""
+    fast, sp = style.fast, style.span
+    descent = sec(rng, 0.6, 0.9) if fast else sec(rng, 0.8, 2.5, sp)
+    hold = sec(rng, 0.05, 0.5, sp)
+    ret = sec(rng, 0.6, 0.9) if fast else sec(rng, 0.8, 1.8, sp)
+    knee = float(np.clip(style.knee_deg + rng.uniform(-3, 3), 5, 25))
+    hip = float(np.clip(style.good_hip_deg + rng.uniform(-4, 4), 60, 90))
+    lumbar = rng.uniform(0, 6)
+    thor = rng.uniform(0, 8)
+    lag = sec(rng, 0.1, 0.25)
+    lag_t = sec(rng, 0.1, 0.25)
+    over = sec(rng, 0.12, 0.25)  # from passing standing (hip 0) to the full lean back
+    lean_hold = sec(rng, 0.4, 0.8, sp)
+    back = sec(rng, 0.3, 0.6)
+    hip_ext = rng.uniform(2, 5)  # hip extension past standing (posterior pelvic tilt, hips through)
+    lum_ext = rng.uniform(12, 20)  # lumbar arch past standing
+    thor_ext = rng.uniform(0, 3)  # chest up
+    arch_at_top = rng.uniform(0.45, 0.65)  # share of the arch already there when the hip passes standing
+    relax = rng.uniform(0.85, 1.0)  # the lean eases a little during its hold
+    s, b = start, start + descent
+    r0 = b + hold
+    top = r0 + ret
+    l1 = top + over
+    l2 = l1 + lean_hold
+    end = l2 + back
+    tr = {
+        "hip": [(s, 0.0), (b, hip), (r0, hip), (top, 0.0), (l1, -hip_ext), (l2, -hip_ext * relax), (end, 0.0)],
+        "knee": [(s, 0.0), (b, knee), (r0, knee), (top, 0.0), (end, 0.0)],
+        "lumbar": [
+            (s, 0.0),
+            (b, lumbar),
+            (r0, lumbar),
+            (r0 + lag, lumbar),
+            (top, -arch_at_top * lum_ext),
+            (l1, -lum_ext),
+            (l2, -lum_ext * relax),
+            (end, 0.0),
+        ],
+        "thoracic": [
+            (s, 0.0),
+            (b, thor),
+            (r0, thor),
+            (r0 + lag_t, thor),
+            (top, -arch_at_top * thor_ext),
+            (l1, -thor_ext),
+            (l2, -thor_ext * relax),
+            (end, 0.0),
+        ],
+    }
+    meta = {"start": s, "bottom": b, "return_start": r0, "end": end, "lean": (top, l1, l2)}
+    return {"tracks": tr, "meta": meta, "type": "lockout_hyperextension", "variant": None}
+
+
+def plan_knee_dominant_rep(rng: np.random.Generator, style: MotionStyle, start: int) -> dict:
+    """A squat-like rep: knee 60–95° at the bottom, hip 1.0–1.3 × the knee, flexing and extending in a fixed
+    ratio (the knee/hip ratio is constant through the rep), shank a larger share (0.3–0.42) of the knee than
+    in a hinge, lumbar near neutral, arms (when hanging) raised forward with the depth for balance."""
+    fast, sp = style.fast, style.span
+    descent = sec(rng, 0.6, 0.9) if fast else sec(rng, 0.8, 2.5, sp)
+    hold = sec(rng, 0.05, 0.5, sp)
+    ret = sec(rng, 0.6, 0.9) if fast else sec(rng, 0.8, 1.8, sp)
+    knee = rng.uniform(60, 95)
+    hip = float(min(120.0, knee * rng.uniform(1.0, 1.3)))
+    lumbar = rng.uniform(0, 6)
+    thor = rng.uniform(0, 8)
+    shin_ratio = rng.uniform(0.3, 0.42)
+    arm_raise = rng.uniform(30, 60)
+    lag = sec(rng, 0.1, 0.25)
+    lag_t = sec(rng, 0.1, 0.25)
+    s, b = start, start + descent
+    r0 = b + hold
+    end = r0 + ret
+    tr = {
+        "hip": [(s, 0.0), (b, hip), (r0, hip), (end, 0.0)],
+        "knee": [(s, 0.0), (b, knee), (r0, knee), (end, 0.0)],
+        "lumbar": [(s, 0.0), (b, lumbar), (r0, lumbar), (r0 + lag, lumbar), (end, 0.0)],
+        "thoracic": [(s, 0.0), (b, thor), (r0, thor), (r0 + lag_t, thor), (end, 0.0)],
+    }
+    meta = {
+        "start": s,
+        "bottom": b,
+        "return_start": r0,
+        "end": end,
+        "shin_ratio": float(shin_ratio),
+        "arm_raise": float(arm_raise),
+        "knee_peak": float(knee),
+    }
+    return {"tracks": tr, "meta": meta, "type": "knee_dominant", "variant": None}
+
+
 def build_motion(rng: np.random.Generator, rep_specs: list[tuple[str, str | None]], style: MotionStyle) -> dict:
     pre = rng.uniform(0.9, 1.2)
     post = rng.uniform(0.4, 0.7)
@@ -241,7 +353,17 @@ def build_motion(rng: np.random.Generator, rep_specs: list[tuple[str, str | None
     a["thoracic"] = a["thoracic"] + np.clip(breath, -0.4, 0.4)
     a["neck"] = a["neck"] + 0.8 * np.sin(2 * np.pi * t / rng.uniform(4.0, 7.0) + ph3)
     knee = a["knee"]
-    shin = style.shin_ratio * knee
+    squats = [r["meta"] for r in reps if "shin_ratio" in r["meta"]]
+    if squats:  # knee_dominant reps: their own shank share and a forward arm raise (old clips: untouched)
+        ratio = np.full(n_frames, style.shin_ratio)
+        arm_extra = np.zeros(n_frames)
+        for m in squats:
+            sl = slice(m["start"], m["end"] + 1)
+            ratio[sl] = m["shin_ratio"]
+            arm_extra[sl] = m["arm_raise"] * np.clip(knee[sl] / m["knee_peak"], 0, 1)
+        shin = ratio * knee
+    else:
+        shin = style.shin_ratio * knee
     thigh = knee - shin
     pelvic = a["hip"] - thigh
     angles = {
@@ -255,6 +377,8 @@ def build_motion(rng: np.random.Generator, rep_specs: list[tuple[str, str | None
         "neck_flexion_deg": a["neck"],
     }
     angles["thorax_inclination_deg"] = pelvic + a["lumbar"] + a["thoracic"]
+    if squats:
+        angles["arm_forward_extra_deg"] = arm_extra  # not a CSV column: posing only
     return {"n_frames": n_frames, "reps": reps, "angles": angles, "pre_s": pre, "post_s": post}
 
 
@@ -347,7 +471,74 @@ def rep_record(rep: dict, idx: int, ang: dict[str, np.ndarray]) -> dict:
         "lumbar": tl,
         "lumbar_lead": round(th - tl, 3) if th is not None and tl is not None else None,
     }
+    if rep["type"] == "lockout_hyperextension":
+        rec["lockout"] = lockout_record(m, ang)
+    elif rep["type"] == "knee_dominant":
+        rec["squat"] = squat_record(m, ang)
     return rec
+
+
+# The new rep types' label lines, with a margin from the pipeline's rules ([faults] in hingecheck/defaults.toml:
+# lean back 8°, lumbar arch 12°, judged from where the hip is back below 8° (the tracker's end_deg) for
+# lockout_s = 0.4 s after it, sustained 0.1 s; knee >= 45° and >= 0.6 x hip during the descent).
+LEAN_BACK_DEG = 10.0  # trunk inclination <= -this ...
+LEAN_ARCH_DEG = 14.0  # ... or lumbar <= -this: the lean condition of a lockout_hyperextension rep
+LEAN_WINDOW_FROM_HIP_DEG = 8.0  # the lean condition must set in within LEAN_MAX_DELAY_S after the hip is below this
+LEAN_MAX_DELAY_S = 0.27
+LEAN_MIN_HELD_S = 0.3
+KNEE_LABEL_DEG = 50.0  # knee_dominant: knee >= this and >= KNEE_LABEL_RATIO x hip on >= KNEE_MIN_FRAMES descent frames
+KNEE_LABEL_RATIO = 0.7
+KNEE_MIN_FRAMES = 6
+
+
+def lockout_record(m: dict, ang: dict[str, np.ndarray]) -> dict:
+    s, r0, e = m["start"], m["return_start"], m["end"]
+    top, l1, l2 = m["lean"]
+    hip, lum, trunk = ang["hip_flexion_deg"], ang["lumbar_flexion_deg"], ang["trunk_inclination_deg"]
+    sl = slice(s, e + 1)
+    below = [f for f in range(r0 + 1, e + 1) if hip[f] < LEAN_WINDOW_FROM_HIP_DEG]
+    cond = (trunk <= -LEAN_BACK_DEG) | (lum <= -LEAN_ARCH_DEG)
+    k = next((f for f in range(below[0], e + 1) if cond[f]), None) if below else None
+    held = 0
+    if k is not None:
+        while k + held <= e and cond[k + held]:
+            held += 1
+    passed = [f for f in range(r0 + 1, e + 1) if hip[f] <= 0]
+    return {
+        "hip_below_8deg_frame": below[0] if below else None,
+        "hip_below_8deg_s": round(below[0] / FPS, 3) if below else None,
+        "standing_pass_frame": passed[0] if passed else None,
+        "lean_reached_frame": l1,
+        "lean_hold_end_frame": l2,
+        "lean_hold_s": round((l2 - l1) / FPS, 3),
+        "max_lean_back_deg": round(float(-trunk[sl].min()), 3),
+        "max_lumbar_extension_deg": round(float(-lum[sl].min()), 3),
+        "max_hip_extension_deg": round(float(-hip[sl].min()), 3),
+        "lean_condition_frame": k,
+        "lean_condition_delay_s": round((k - below[0]) / FPS, 3) if k is not None else None,
+        "lean_condition_held_s": round(held / FPS, 3),
+    }
+
+
+def squat_record(m: dict, ang: dict[str, np.ndarray]) -> dict:
+    s, b, r0 = m["start"], m["bottom"], m["return_start"]
+    hip, knee = ang["hip_flexion_deg"], ang["knee_flexion_deg"]
+    hit = [f for f in range(s, b + 1) if knee[f] >= 45]
+    n_dom = sum(1 for f in range(s, r0 + 1) if knee[f] >= KNEE_LABEL_DEG and knee[f] >= KNEE_LABEL_RATIO * hip[f])
+    return {
+        "knee_at_bottom_deg": round(float(knee[b]), 3),
+        "hip_at_bottom_deg": round(float(hip[b]), 3),
+        "knee_hip_ratio": round(float(knee[b] / hip[b]), 3),
+        "shin_ratio": round(m["shin_ratio"], 3),
+        "shin_at_bottom_deg": round(float(ang["shin_inclination_deg"][b]), 3),
+        "arm_forward_raise_deg": round(m["arm_raise"], 3),
+        "knee_reaches_45deg": (
+            {"time_s": round(hit[0] / FPS, 3), "frame": hit[0], "hip_flexion_deg": round(float(hip[hit[0]]), 3)}
+            if hit
+            else None
+        ),
+        "knee_dominant_descent_frames": n_dom,
+    }
 
 
 def check_labels(rec: dict, ang: dict[str, np.ndarray]) -> bool:
@@ -374,6 +565,30 @@ def check_labels(rec: dict, ang: dict[str, np.ndarray]) -> bool:
     if rec["type"] in ("good", "spinal_flexion"):
         h10 = rec["hip_extension_when_lumbar_extended_10deg"]
         ok = ok and (h10 is None or h10 >= 8.0)
+    if rec["type"] in NEW_REP_TYPES:
+        ok = ok and check_new_labels(rec, ang)
+    return ok
+
+
+def check_new_labels(rec: dict, ang: dict[str, np.ndarray]) -> bool:
+    """lockout_hyperextension / knee_dominant reps: their label holds with a margin and no other label does."""
+    s, e = rec["start_frame"], rec["end_frame"]
+    sl = slice(s, e + 1)
+    h10 = rec["hip_extension_when_lumbar_extended_10deg"]
+    ok = rec["peak_lumbar_flexion_deg"] <= 6.0 and (h10 is None or h10 >= 8.0)
+    if rec["type"] == "lockout_hyperextension":
+        lo = rec["lockout"]
+        ok = ok and rec["peak_knee_flexion_deg"] <= 30.0  # far from knee_dominant (45°)
+        ok = ok and lo["lean_condition_frame"] is not None
+        ok = ok and lo["lean_condition_delay_s"] <= LEAN_MAX_DELAY_S and lo["lean_condition_held_s"] >= LEAN_MIN_HELD_S
+        ok = ok and LEAN_BACK_DEG <= lo["max_lean_back_deg"] <= 19.0
+    else:  # knee_dominant
+        sq = rec["squat"]
+        ok = ok and sq["knee_at_bottom_deg"] >= 55.0 and sq["knee_dominant_descent_frames"] >= KNEE_MIN_FRAMES
+        knee, hip = ang["knee_flexion_deg"][sl], ang["hip_flexion_deg"][sl]
+        ok = ok and bool(np.all((knee < 45) | (knee >= KNEE_LABEL_RATIO * hip)))
+        # no lockout: no lean back, no arch past standing
+        ok = ok and float(ang["trunk_inclination_deg"][sl].min()) >= -1.0 and rec["min_lumbar_flexion_deg"] >= -3.0
     return ok
 
 
@@ -453,8 +668,10 @@ class Body:
             out = self.model(pose_parameters=pose if pose else None, phenotype_kwargs=pheno)
         return {"vertices": out["vertices"].cpu().numpy(), "bone_poses": out["bone_poses"].cpu().numpy()}
 
-    def arm_targets(self, side: str, thorax_rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World directions (n,3) of upper arm and forearm."""
+    def arm_targets(
+        self, side: str, thorax_rot: np.ndarray, extra_fw: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """World directions (n,3) of upper arm and forearm (``extra_fw``: per-frame forward raise, deg)."""
         sx = 1.0 if side == "L" else -1.0
         n = len(thorax_rot)
         a = self.arms
@@ -468,6 +685,11 @@ class Body:
             return up_w, fo_w
         ab = math.radians(a["angle_from_vertical_deg"])
         fw = math.radians(a["forward_deg"])
+        if extra_fw is not None:
+            fwn = fw + np.radians(np.asarray(extra_fw, float))
+            d = np.stack([np.full(n, sx * math.sin(ab)), -np.sin(fwn), -math.cos(ab) * np.cos(fwn)], -1)
+            d = d / np.linalg.norm(d, axis=1, keepdims=True)
+            return d, d.copy()
         d = np.array([sx * math.sin(ab), -math.sin(fw), -math.cos(ab) * math.cos(fw)])
         d = d / np.linalg.norm(d)
         return np.tile(d, (n, 1)), np.tile(d, (n, 1))
@@ -500,7 +722,8 @@ class Body:
         for s in ("L", "R"):
             ua = self.head(rb, f"lowerarm01.{s}") - self.head(rb, f"upperarm01.{s}")
             fa = self.head(rb, f"wrist.{s}") - self.head(rb, f"lowerarm01.{s}")
-            up_w, fo_w = self.arm_targets(s, thorax)
+            extra = ang["arm_forward_extra_deg"][sl] if "arm_forward_extra_deg" in ang else None
+            up_w, fo_w = self.arm_targets(s, thorax, extra)
             q1 = np.stack([rot_between(ua, u) for u in up_w])
             q2 = np.stack([rot_between(fa, f) for f in fo_w])
             # local-ref deltas compose in world axes: G_child = G_parent @ D_child
@@ -719,8 +942,7 @@ def parse_reps(text: str) -> list[tuple[str, str | None]]:
             tok, variant = tok.rstrip(")").split("(")
         if tok.endswith("*"):
             tok, variant = tok[:-1], "late_takeover"
-        alias = {"g": "good", "sf": "spinal_flexion", "lb": "low_back_return", "b": "both"}
-        tok = alias.get(tok.lower(), tok)
+        tok = REP_ALIASES.get(tok.lower(), tok)
         if tok not in REP_TYPES:
             raise SystemExit(f"unknown rep type {tok!r}; use {', '.join(REP_TYPES)}")
         if tok in ("spinal_flexion", "both"):
@@ -737,7 +959,7 @@ def random_reps(rng: np.random.Generator, n_max: int) -> list[tuple[str, str | N
     n = int(rng.integers(3, n_max + 1))
     specs = []
     for _ in range(n):
-        t = str(rng.choice(REP_TYPES, p=[0.35, 0.25, 0.25, 0.15]))
+        t = str(rng.choice(RANDOM_REP_TYPES, p=[0.35, 0.25, 0.25, 0.15]))
         v = str(rng.choice(VARIANTS)) if t in ("spinal_flexion", "both") else None
         specs.append((t, v))
     return specs
@@ -1174,7 +1396,8 @@ def main(argv: list[str] | None = None) -> int:
         "--reps",
         default=None,
         help="comma list of rep types, e.g. 'good,spinal_flexion(late_takeover),both'; short forms "
-        "G, SF, SF*, LB, B, B* (* = late_takeover). Default: random 3-5 reps per clip",
+        "G, SF, SF*, LB, B, B* (* = late_takeover), LO (lockout_hyperextension), K (knee_dominant). "
+        "Default: random 3-5 reps per clip (never LO/K)",
     )
     ap.add_argument("--max-reps", type=int, default=5, help="max reps when drawn at random (3..N)")
     ap.add_argument("--prefix", default="synth", help="clip name prefix: <prefix>_<index:02d>")
