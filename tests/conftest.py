@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 SAMPLE_GOOD_STOOP = SAMPLES / "hinge_good_stoop.mp4"
 SAMPLE_LOWBACK = SAMPLES / "hinge_lowback.mp4"
+SAMPLE_LOCKOUT_SQUAT = SAMPLES / "hinge_lockout_squat.mp4"
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -30,6 +31,12 @@ def sample_good_stoop() -> Path:
 def sample_lowback() -> Path:
     """A side-view clip with low-back returns and a late spinal-flexion takeover, with ground truth."""
     return _require(SAMPLE_LOWBACK)
+
+
+@pytest.fixture(scope="session")
+def sample_lockout_squat() -> Path:
+    """A side-view clip with a good hinge, a stoop, a squat (knee-dominant) and a lean back at lockout."""
+    return _require(SAMPLE_LOCKOUT_SQUAT)
 
 
 @pytest.fixture(scope="session")

@@ -174,3 +174,26 @@ def test_hip_led_stoop_return_is_not_a_low_back_return_despite_the_leak():
     for leak in (0.0, 0.4, 0.75):
         reps = analyse_reps(_with_hip_following_lumbar(STOOP, leak), SETTINGS)
         assert [r.fault_codes for r in reps] == [["spinal_flexion_takeover"]], f"leak {leak}"
+
+
+def test_squat_and_lean_back_are_found_on_a_rendered_clip(sample_lockout_squat):
+    """The whole pipeline on video (hinge_lockout_squat: good, stoop, squat, lean back at lockout): each rep gets
+    exactly its labelled faults, so the knee and lockout rules hold on measured angles, not only on constructed
+    ones. The lean back must not feed the standing reference either (the next frames would stop counting as
+    standing and the clip's last rep would be cut)."""
+    import json
+
+    from hingecheck.pipeline import AnalyzeOptions, analyze
+
+    labels = json.loads(sample_lockout_squat.with_name("hinge_lockout_squat_reps.json").read_text())["reps"]
+    result = analyze(sample_lockout_squat, AnalyzeOptions(write_video=False))
+    assert result.ok
+    assert [r.partial for r in result.reps] == [False] * len(labels)
+    assert [sorted(r.fault_codes) for r in result.reps] == [sorted(rep["labels"]) for rep in labels]
+    squat = result.reps[[rep["type"] for rep in labels].index("knee_dominant")]
+    assert squat.faults[0].details["knee_flexion_deg"] >= 45.0  # flagged once the knee passed the threshold
+    peak_knee = float(np.nanmax(result.angles.knee_flexion_deg[squat.start_frame : squat.end_frame + 1]))
+    truth = next(rep for rep in labels if rep["type"] == "knee_dominant")["peak_knee_flexion_deg"]
+    assert peak_knee == pytest.approx(truth, abs=6.0)
+    lean = next(f for r in result.reps for f in r.faults if f.code == "lockout_hyperextension")
+    assert lean.details["lean_back_deg"] >= 8.0

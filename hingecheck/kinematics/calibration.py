@@ -10,8 +10,11 @@ import numpy as np
 from ..types import FrameAngles, Warning_
 from .sagittal import FrameMeasurement
 
-# A frame is "upright" when its trunk is within this of the clip's most upright posture (10th centile);
-# standing sway is ≤ 1–2°, the first visible hinge motion 5°+.
+# A frame is "upright" when its trunk is less than UPRIGHT_MARGIN_DEG past the clip's 25th centile of trunk
+# inclination: standing sway is ≤ 1–2°, the first visible hinge motion 5°+. Not the 10th centile: leaning back
+# at lockout can fill 10 % of a clip, and then only the leans would count as upright (the first quiet upright
+# stretch, the stand, is what calibrates; a lean back further behind is still "upright" but comes later).
+UPRIGHT_PERCENTILE = 25.0
 UPRIGHT_MARGIN_DEG = 5.0
 # "Quiet": trunk and thigh move less than this over QUIET_WINDOW_S (standing still, not passing upright).
 QUIET_RANGE_DEG = 3.0
@@ -161,7 +164,7 @@ def standing_frames(
     finite = np.isfinite(trunk) & np.isfinite(thigh)
     if not finite.any():
         return np.zeros(n, bool), []
-    upright = finite & (trunk < np.nanpercentile(trunk, 10) + UPRIGHT_MARGIN_DEG)
+    upright = finite & (trunk < np.nanpercentile(trunk, UPRIGHT_PERCENTILE) + UPRIGHT_MARGIN_DEG)
     quiet = (_moving_range(t, trunk, QUIET_WINDOW_S) < QUIET_RANGE_DEG) & (
         _moving_range(t, thigh, QUIET_WINDOW_S) < QUIET_RANGE_DEG
     )

@@ -34,6 +34,7 @@ class RepConfig:
 
     start_deg: float = 10.0
     standing_tol_deg: float = 3.0
+    standing_lean_tol_deg: float = 4.0
     place_deg: float = 1.5
     end_deg: float = 8.0
     min_depth_deg: float = 20.0
@@ -44,6 +45,7 @@ class RepConfig:
     bottom_band_fraction: float = 0.06
     rebound_deg: float = 12.0
     lockout_s: float = 0.4
+    lockout_max_s: float = 2.0
     max_gap_s: float = 1.0
     max_rep_s: float = 30.0
     lookback_s: float = 3.0
@@ -211,6 +213,16 @@ class RepTracker:
         return refs
 
     def _add_standing(self, entry: _Entry) -> None:
+        """Feed the standing reference, but never with a lean back: a lockout that overshoots standing (hip
+        extended, trunk behind vertical) would drag the baseline and the per-angle references with it, and then
+        true standing would no longer count as standing (the next reps misplaced, flexion faults invented)."""
+        if self._standing:
+            if _finite(entry[2]) and entry[2] < self.baseline - self.cfg.standing_tol_deg:
+                return
+            trunk = entry[3]["trunk"]
+            trunks = [e[3]["trunk"] for e in self._standing if _finite(e[3]["trunk"])]
+            if _finite(trunk) and trunks and trunk < float(np.median(trunks)) - self.cfg.standing_lean_tol_deg:
+                return
         self._standing.append(entry)
         while self._standing and entry[1] - self._standing[0][1] > self.cfg.baseline_window_s:
             self._standing.popleft()
@@ -391,7 +403,13 @@ class RepTracker:
             events = self._close(partial=False, end_i=self._end_index(cur))
             self.state = State.STANDING
             return events + self._on_standing(e)
-        events = self._judge(len(cur.frames) - 1, "lockout")
+        i = len(cur.frames) - 1
+        events = self._judge(i, "lockout")
+        # a lean back past standing keeps the lockout open (it is judged there, and it is not standing), up to
+        # lockout_max_s after the top was reached
+        leaning = cur.frames.rise("trunk", i) <= -self.cfg.standing_lean_tol_deg
+        if leaning and e[1] < cur.lockout_until - self.cfg.lockout_s + self.cfg.lockout_max_s:
+            return events
         if e[1] >= cur.lockout_until:
             events += self._close(partial=False, end_i=self._end_index(cur))
             self.state = State.STANDING
@@ -453,12 +471,13 @@ class RepTracker:
         return [FaultFound(cur.index, f) for f in cur.judge.update(cur.frames, i, phase)]
 
     def _end_index(self, cur: _Active) -> int:
-        """First frame after the end crossing back within ``place_deg`` of standing (else the crossing)."""
+        """First frame after the end crossing back within ``place_deg`` of standing and not leaning back (a lean
+        back past standing belongs to the rep's lockout), else the crossing."""
         assert cur.end_cross_i is not None
         limit = cur.baseline + self.cfg.place_deg
         for k in range(cur.end_cross_i, len(cur.frames)):
             d = cur.frames.drive[k]
-            if _finite(d) and d <= limit:
+            if _finite(d) and d <= limit and not cur.frames.rise("trunk", k) <= -self.cfg.standing_lean_tol_deg:
                 return k
         return cur.end_cross_i
 
