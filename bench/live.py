@@ -24,9 +24,10 @@ from rich.table import Table
 
 from hingecheck.config import load_settings
 from hingecheck.kinematics import SagittalMeasurer
-from hingecheck.live import LiveOptions, LiveSession, LiveStats, draw_live_frame
+from hingecheck.live import LiveOptions, LiveSession, LiveStats
 from hingecheck.live_coach import CoachUpdate, FramingCheck
 from hingecheck.live_compare import compare_reps
+from hingecheck.live_gui import draw_live_frame
 from hingecheck.pipeline import AnalyzeOptions, analyze
 from hingecheck.pose import PoseEstimator, resolve_model
 from hingecheck.video import VideoReader

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import live_gui
+from . import live_gui  # first: OpenCV's GUI must load before PyAV (see live_gui)
 from .config import Settings, load_settings
 from .errors import HingecheckError
 from .kinematics import FrameMeasurement, SagittalMeasurer
@@ -32,11 +31,6 @@ from .pose import ModelInfo, PoseEstimator, resolve_model
 from .result import AnalysisResult
 from .sinks import atomic_open
 from .types import Fault, PoseFrame, Rep, VideoFrame
-
-QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q or Esc
-RECALIBRATE_KEYS = {ord("c"), ord("C")}
-PAUSE_KEYS = {ord(" ")}
-WINDOW_TITLE = "hingecheck live (q quit, c recalibrate, space pause)"
 
 
 @dataclass
@@ -101,112 +95,7 @@ def _load_avg() -> list[float]:
         return []
 
 
-def display_available() -> tuple[bool, str]:
-    """Whether a window can be opened. Checked up front: Qt aborts the process on a missing display."""
-    if platform.system() == "Linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False, "no display found (DISPLAY is not set)"
-    if live_gui.AV_LOADED_BEFORE_CV2:
-        return False, "cannot open a window in this process (PyAV was loaded before OpenCV's GUI)"
-    return True, ""
-
-
-# --- drawing ---
-
-
-def _draw_fallback(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None) -> np.ndarray:
-    import cv2
-
-    from .render.overlay import SKELETON
-
-    out = rgb.copy()
-    if pose.detected and pose.landmarks_px is not None:
-        px = pose.landmarks_px
-        for a, b in SKELETON:
-            cv2.line(out, tuple(int(v) for v in px[a]), tuple(int(v) for v in px[b]), (0, 255, 0), 2, cv2.LINE_AA)
-    if contour is not None and len(contour) > 1:
-        pts = np.round(contour[np.isfinite(contour).all(axis=1)]).astype(np.int32)
-        if len(pts) > 1:
-            cv2.polylines(out, [pts], False, (255, 200, 0), 2, cv2.LINE_AA)
-    return out
-
-
 PHASE_FOR_OVERLAY = {"standing": "stand", "lockout": "stand", "descent": "descent", "return": "return"}
-
-
-def draw_live_frame(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict):
-    """The overlay (render.overlay.draw_frame, which draws the HUD dict too) plus live-only marks.
-
-    Falls back to a skeleton with text lines while the overlay module lacks ``draw_frame``.
-    """
-    import cv2
-
-    try:
-        from .render.overlay import draw_frame
-    except ImportError:
-        draw_frame = None
-    out = None
-    if draw_frame is not None:
-        try:
-            out = draw_frame(rgb, pose, contour, update.angles, hud)
-        except Exception:  # the overlay is another stage's work in progress: never let it end a session
-            out = None
-    lines: list[tuple[str, tuple[int, int, int]]] = []
-    if out is None:
-        out = _draw_fallback(rgb, pose, contour)
-        lines.append((f"reps {hud['reps']}", (255, 255, 255)))
-        if hud.get("guidance"):
-            lines.append((hud["guidance"], (255, 220, 0)))
-        if hud.get("verdict"):
-            lines.append((hud["verdict"], (255, 80, 80) if hud.get("verdict_fault") else (80, 255, 80)))
-        if hud.get("cue"):
-            lines.append((hud["cue"], (255, 255, 255)))
-    if hud.get("paused"):
-        lines.append(("PAUSED (space to continue)", (255, 220, 0)))
-    out = np.ascontiguousarray(out)
-    h, w = out.shape[:2]
-    scale = max(0.5, w / 1100.0)
-    y = int(30 * scale) if draw_frame is None else h // 2
-    for text, colour in lines:
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, 2)
-        cv2.rectangle(out, (8, y - th - 6), (16 + tw, y + 6), (0, 0, 0), -1)
-        cv2.putText(out, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, colour, 2, cv2.LINE_AA)
-        y += th + int(18 * scale)
-    if update.state == "calibrating":
-        bar_w = int((w - 40) * update.calibration_progress)
-        cv2.rectangle(out, (20, h - 30), (w - 20, h - 14), (255, 255, 255), 1)
-        cv2.rectangle(out, (20, h - 30), (20 + bar_w, h - 14), (255, 220, 0), -1)
-    if hud.get("perf"):
-        cv2.putText(out, hud["perf"], (w - 200, h - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1)
-    return out
-
-
-class LiveWindow:
-    """cv2.imshow window; ``poll`` returns the key pressed (or -1)."""
-
-    def __init__(self) -> None:
-        import cv2
-
-        self._cv2 = cv2
-        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
-
-    def show(self, rgb: np.ndarray) -> None:
-        self._cv2.imshow(WINDOW_TITLE, self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))
-
-    def poll(self) -> int:
-        return self._cv2.waitKey(1) & 0xFF
-
-    def closed(self) -> bool:
-        try:
-            return self._cv2.getWindowProperty(WINDOW_TITLE, self._cv2.WND_PROP_VISIBLE) < 1
-        except self._cv2.error:
-            return True
-
-    def close(self) -> None:
-        try:
-            self._cv2.destroyWindow(WINDOW_TITLE)
-            self._cv2.waitKey(1)
-        except self._cv2.error:
-            pass
 
 
 # --- the session ---
@@ -257,12 +146,12 @@ class LiveSession:
 
         options = self.options
         source = self.open_source()  # raises a HingecheckError with one line (no camera, not a video …)
-        window: LiveWindow | None = None
+        window: live_gui.LiveWindow | None = None
         if options.window:
-            ok, why = display_available()
+            ok, why = live_gui.display_available()
             if ok:
                 try:
-                    window = LiveWindow()
+                    window = live_gui.LiveWindow()
                 except Exception as exc:  # cv2.error: highgui without a usable backend
                     why = f"cannot open a window ({str(exc).splitlines()[0][:80] if str(exc) else exc!r})"
             if window is None:
@@ -302,7 +191,7 @@ class LiveSession:
         estimator: PoseEstimator,
         player,
         recorder: RawRecorder | None,
-        window: LiveWindow | None,
+        window: live_gui.LiveWindow | None,
     ) -> SessionOutcome:
         options = self.options
         stats = LiveStats(source=source.info.path, load_avg_start=_load_avg())
@@ -357,21 +246,21 @@ class LiveSession:
                     if window is not None:
                         if last_shown is not None and paused:
                             hud["paused"] = True
-                            window.show(draw_live_frame(*last_shown, hud))
+                            window.show(live_gui.draw_live_frame(*last_shown, hud))
                         key = window.poll()
-                        if key in QUIT_KEYS or window.closed():
+                        if key in live_gui.QUIT_KEYS or window.closed():
                             break
-                        if key in PAUSE_KEYS:
+                        if key in live_gui.PAUSE_KEYS:
                             paused = self._toggle_pause(paused, capture, hud)
                     continue
                 if paused:  # a camera keeps delivering while paused: show it, analyse nothing
                     stats.frames_paused += 1
                     if window is not None and last_shown is not None:
-                        window.show(draw_live_frame(frame.rgb, *last_shown[1:], hud))
+                        window.show(live_gui.draw_live_frame(frame.rgb, *last_shown[1:], hud))
                         key = window.poll()
-                        if key in QUIT_KEYS:
+                        if key in live_gui.QUIT_KEYS:
                             break
-                        if key in PAUSE_KEYS:
+                        if key in live_gui.PAUSE_KEYS:
                             paused = self._toggle_pause(paused, capture, hud)
                     continue
                 k = len(poses)
@@ -400,19 +289,19 @@ class LiveSession:
                     hud["perf"] = (
                         f"{n / max(t_done - (t_first or t_done), 1e-6):.0f} fps  {latencies_s[-1] * 1e3:.0f} ms"
                     )
-                    shown = draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
+                    shown = live_gui.draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
                     last_shown = (frame.rgb, pose, m.dorsal_contour, update)
                     if window is not None:
                         window.show(shown)
                         key = window.poll()
-                        if key in QUIT_KEYS or window.closed():
+                        if key in live_gui.QUIT_KEYS or window.closed():
                             break
-                        if key in RECALIBRATE_KEYS:
+                        if key in live_gui.RECALIBRATE_KEYS:
                             for rep in coach.recalibrate():
                                 self._finish_rep(rep, hud, player, announced_faults)
                             was_calibrated = False
                             self._say("recalibrating: stand still, side-on")
-                        if key in PAUSE_KEYS:
+                        if key in live_gui.PAUSE_KEYS:
                             paused = self._toggle_pause(paused, capture, hud)
         except KeyboardInterrupt:
             self._say("stopped")
@@ -620,7 +509,5 @@ __all__ = [
     "LiveStats",
     "SessionOutcome",
     "add_subcommand",
-    "display_available",
-    "draw_live_frame",
     "run_live",
 ]
