@@ -199,7 +199,10 @@ class Fault:
             "frame": self.frame,
             "message": self.message,
             "cue": self.cue,
-            "details": {k: (None if v is None else round(float(v), 2)) for k, v in self.details.items()},
+            # a detail that could not be measured (e.g. the low back while leaning back) is null, never NaN
+            "details": {
+                k: (round(float(v), 2) if v is not None and np.isfinite(v) else None) for k, v in self.details.items()
+            },
         }
 
 

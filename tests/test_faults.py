@@ -8,6 +8,7 @@ import pytest
 from hingecheck.config import load_settings
 from hingecheck.movement import CUES, FAULT_CODES, FaultConfig, analyse_reps
 from hingecheck.movement.synthetic import Timeline, add_measurement_noise, smooth
+from hingecheck.types import Fault
 
 SETTINGS = load_settings()
 FPS = 30.0
@@ -149,6 +150,11 @@ def test_fault_dict_is_serialisable():
     assert f["code"] == "spinal_flexion_takeover" and f["message"] and f["cue"]
     assert d["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
     assert f["details"]["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
+    # a detail that could not be measured is null (summary.json is strict JSON: no NaN)
+    unmeasured = Fault(
+        "lockout_hyperextension", 1.0, 30, "m", "c", {"lean_back_deg": 9.0, "lumbar_extension_deg": float("nan")}
+    )
+    assert unmeasured.to_dict()["details"] == {"lean_back_deg": 9.0, "lumbar_extension_deg": None}
 
 
 def _with_hip_following_lumbar(tl: Timeline, deg_per_deg: float):
@@ -176,18 +182,21 @@ def test_hip_led_stoop_return_is_not_a_low_back_return_despite_the_leak():
         assert [r.fault_codes for r in reps] == [["spinal_flexion_takeover"]], f"leak {leak}"
 
 
-def test_squat_and_lean_back_are_found_on_a_rendered_clip(sample_lockout_squat):
+def test_squat_and_lean_back_are_found_on_a_rendered_clip(sample_lockout_squat, tmp_path):
     """The whole pipeline on video (hinge_lockout_squat: good, stoop, squat, lean back at lockout): each rep gets
     exactly its labelled faults, so the knee and lockout rules hold on measured angles, not only on constructed
     ones. The lean back must not feed the standing reference either (the next frames would stop counting as
     standing and the clip's last rep would be cut)."""
     import json
 
-    from hingecheck.pipeline import AnalyzeOptions, analyze
+    from hingecheck.outputs import analyze_to_dir
+    from hingecheck.pipeline import AnalyzeOptions
 
     labels = json.loads(sample_lockout_squat.with_name("hinge_lockout_squat_reps.json").read_text())["reps"]
-    result = analyze(sample_lockout_squat, AnalyzeOptions(write_video=False))
-    assert result.ok
+    result = analyze_to_dir(sample_lockout_squat, tmp_path, AnalyzeOptions(write_video=False))
+    assert result.ok, result.message
+    summary = json.loads((tmp_path / "summary.json").read_text())  # strict JSON: unmeasured details are null
+    assert [sorted(f["code"] for f in r["faults"]) for r in summary["reps"]] == [sorted(r["labels"]) for r in labels]
     assert [r.partial for r in result.reps] == [False] * len(labels)
     assert [sorted(r.fault_codes) for r in result.reps] == [sorted(rep["labels"]) for rep in labels]
     squat = result.reps[[rep["type"] for rep in labels].index("knee_dominant")]
