@@ -38,12 +38,10 @@ SIDE_ON_YAW_DEG = 20.0  # coverage target applies to clips at most this far from
 
 def _live_poses(video: Path) -> Iterator[PoseFrame]:
     """Run MediaPipe on the video with analyze's pose configuration (its main, single-person pass)."""
-    from hingecheck.config import load_settings
-    from hingecheck.pose import PoseEstimator
+    from hingecheck.pose import PoseEstimator, configured_num_poses
     from hingecheck.video import VideoReader
 
-    num_poses = int(load_settings().section("pose").get("num_poses", 1))
-    with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses) as estimator:
+    with VideoReader(video) as reader, PoseEstimator(num_poses=configured_num_poses()) as estimator:
         for frame in reader:
             yield estimator.process(frame)
 

@@ -19,10 +19,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hingecheck.config import load_settings  # noqa: E402
 from hingecheck.outputs import analyze_to_dir  # noqa: E402
 from hingecheck.pipeline import AnalyzeOptions  # noqa: E402
-from hingecheck.pose import PoseEstimator  # noqa: E402
+from hingecheck.pose import PoseEstimator, configured_num_poses  # noqa: E402
 from hingecheck.video import VideoReader  # noqa: E402
 
 
@@ -52,7 +51,7 @@ def main() -> None:
     parser.add_argument("video", type=Path)
     parser.add_argument("--no-video", action="store_true", help="pipeline without annotated.mp4/report video")
     args = parser.parse_args()
-    num_poses = int(load_settings().section("pose").get("num_poses", 1))
+    num_poses = configured_num_poses()
 
     n_inf, infer_s, infer_wall = inference_only(args.video, num_poses)
     n_pipe, pipe_s, stages = whole_pipeline(args.video, not args.no_video)

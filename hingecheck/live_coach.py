@@ -405,7 +405,7 @@ class LiveCoach:
         self._tracker = make_rep_tracker(self.settings)
         reps: list[Rep] = []
         for frame in history[:-1]:
-            reps += [r for r in self._track_frame(calibration, frame, framing).reps_done]
+            reps += self._track_frame(calibration, frame, framing).reps_done
         update = self._track_frame(calibration, m, framing)
         update.reps_done = [r for r in reps + update.reps_done if r.index - self._rep_offset > announced]
         return update

@@ -37,7 +37,6 @@ def display_available() -> tuple[bool, str]:
 
 
 def _draw_fallback(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None) -> np.ndarray:
-
     from .render.overlay import SKELETON
 
     out = rgb.copy()
@@ -102,25 +101,23 @@ class LiveWindow:
     """cv2.imshow window; ``poll`` returns the key pressed (or -1)."""
 
     def __init__(self) -> None:
-
-        self._cv2 = cv2
         cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
 
     def show(self, rgb: np.ndarray) -> None:
-        self._cv2.imshow(WINDOW_TITLE, self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))
+        cv2.imshow(WINDOW_TITLE, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
     def poll(self) -> int:
-        return self._cv2.waitKey(1) & 0xFF
+        return cv2.waitKey(1) & 0xFF
 
     def closed(self) -> bool:
         try:
-            return self._cv2.getWindowProperty(WINDOW_TITLE, self._cv2.WND_PROP_VISIBLE) < 1
-        except self._cv2.error:
+            return cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
             return True
 
     def close(self) -> None:
         try:
-            self._cv2.destroyWindow(WINDOW_TITLE)
-            self._cv2.waitKey(1)
-        except self._cv2.error:
+            cv2.destroyWindow(WINDOW_TITLE)
+            cv2.waitKey(1)
+        except cv2.error:
             pass

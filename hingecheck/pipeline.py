@@ -14,7 +14,7 @@ import numpy as np
 from .config import Settings, load_settings
 from .errors import HingecheckError, NoPersonError
 from .kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
-from .pose import ModelInfo, PoseEstimator, resolve_model
+from .pose import ModelInfo, PoseEstimator, configured_num_poses, resolve_model
 from .result import AnalysisResult
 from .types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
 from .video import VideoReader
@@ -170,7 +170,7 @@ def analyze(
     settings = settings or load_settings(options.config_path)
     model = model or resolve_model(options.model_path)
     pose_settings = settings.section("pose")
-    num_poses = options.num_poses or int(pose_settings.get("num_poses", 1))
+    num_poses = options.num_poses or configured_num_poses(settings)
     t0 = time.perf_counter()
     crowd_check = num_poses == 1 and bool(pose_settings.get("crowd_check", True))
     measured, measurer, info, crowded_share = _measure_pass(

@@ -13,12 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import Settings, load_settings
 from .errors import ModelError
 from .types import LEFT_HIP, LEFT_SHOULDER, N_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER, PoseFrame, VideoFrame
 
 REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL_NAME = "pose_landmarker_full.task"
 BUNDLE_ENTRIES = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
+
+
+def configured_num_poses(settings: Settings | None = None) -> int:
+    """How many people MediaPipe tracks in analyze's main pass (``[pose] num_poses``)."""
+    return int((settings or load_settings()).section("pose").get("num_poses", 1))
 
 
 def _known_checksums(models_dir: Path) -> dict[str, str]:

@@ -11,17 +11,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hingecheck.config import load_settings
-from hingecheck.pose import PoseEstimator
+from hingecheck.pose import PoseEstimator, configured_num_poses
 from hingecheck.pose_cache import save_pose_cache
 from hingecheck.video import VideoReader
 
 
 def build(video: Path, out: Path, num_poses: int | None = None) -> None:
     """Cache one clip; num_poses defaults to analyze's."""
-    if num_poses is None:
-        num_poses = int(load_settings().section("pose").get("num_poses", 1))
-    with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses) as estimator:
+    with VideoReader(video) as reader, PoseEstimator(num_poses=num_poses or configured_num_poses()) as estimator:
         save_pose_cache(out, [estimator.process(frame) for frame in reader])
 
 

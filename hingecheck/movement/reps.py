@@ -407,8 +407,7 @@ class RepTracker:
         events = self._judge(i, "lockout")
         # a lean back past standing keeps the lockout open (it is judged there, and it is not standing), up to
         # lockout_max_s after the top was reached
-        leaning = cur.frames.rise("trunk", i) <= -self.cfg.standing_lean_tol_deg
-        if leaning and e[1] < cur.lockout_until - self.cfg.lockout_s + self.cfg.lockout_max_s:
+        if self._leaning_back(cur, i) and e[1] < cur.lockout_until - self.cfg.lockout_s + self.cfg.lockout_max_s:
             return events
         if e[1] >= cur.lockout_until:
             events += self._close(partial=False, end_i=self._end_index(cur))
@@ -477,9 +476,13 @@ class RepTracker:
         limit = cur.baseline + self.cfg.place_deg
         for k in range(cur.end_cross_i, len(cur.frames)):
             d = cur.frames.drive[k]
-            if _finite(d) and d <= limit and not cur.frames.rise("trunk", k) <= -self.cfg.standing_lean_tol_deg:
+            if _finite(d) and d <= limit and not self._leaning_back(cur, k):
                 return k
         return cur.end_cross_i
+
+    def _leaning_back(self, cur: _Active, k: int) -> bool:
+        """The trunk is behind its standing inclination by more than ``standing_lean_tol_deg`` at position k."""
+        return cur.frames.rise("trunk", k) <= -self.cfg.standing_lean_tol_deg
 
     def _close(self, partial: bool, end_i: int | None) -> list[Event]:
         cur = self._cur
