@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hingecheck.filters import smooth_series
-from hingecheck.kinematics import SagittalMeasurer, assess_view, calibrate
-from hingecheck.pose_cache import caching, iter_pose_cache
-from hingecheck.types import AngleSeries, PoseFrame
+from hingecheck.core.filters import smooth_series
+from hingecheck.core.kinematics import SagittalMeasurer, assess_view, calibrate
+from hingecheck.core.types import AngleSeries, PoseFrame
+from hingecheck.io.pose_cache import caching, iter_pose_cache
 
 SCORED = ("hip_flexion_deg", "lumbar_flexion_deg", "pelvic_tilt_deg", "trunk_inclination_deg")
 SHORT = {"hip_flexion_deg": "hip", "lumbar_flexion_deg": "lumbar", "pelvic_tilt_deg": "pelvis",
@@ -38,8 +38,8 @@ SIDE_ON_YAW_DEG = 20.0  # coverage target applies to clips at most this far from
 
 def _live_poses(video: Path) -> Iterator[PoseFrame]:
     """Run MediaPipe on the video with analyze's pose configuration (its main, single-person pass)."""
-    from hingecheck.pose import PoseEstimator, configured_num_poses
-    from hingecheck.video import VideoReader
+    from hingecheck.io.pose import PoseEstimator, configured_num_poses
+    from hingecheck.io.video import VideoReader
 
     with VideoReader(video) as reader, PoseEstimator(num_poses=configured_num_poses()) as estimator:
         for frame in reader:

@@ -25,11 +25,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from hingecheck.config import Settings, load_settings
-from hingecheck.movement import FAULT_CODES, RepTracker, analyse_reps, track
-from hingecheck.movement.synthetic import add_measurement_noise, smooth
-from hingecheck.types import ANGLE_COLUMNS as SERIES_COLUMNS
-from hingecheck.types import AngleSeries, Rep
+from hingecheck.core.movement import FAULT_CODES, RepTracker, analyse_reps, track
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.synthetic: dev-only helpers
+
+from hingecheck.core.settings import Settings, load_settings
+from hingecheck.core.types import ANGLE_COLUMNS as SERIES_COLUMNS
+from hingecheck.core.types import AngleSeries, Rep
+from tests.synthetic import add_measurement_noise, smooth  # noqa: E402
 
 
 @dataclass
@@ -78,21 +81,21 @@ def read_labels(path: Path) -> list[LabelledRep]:
 def _smooth_offline(series: AngleSeries) -> AngleSeries:
     """The pipeline's offline smoother when it exists, else Savitzky–Golay (9, 2) per run of finite values."""
     try:
-        from hingecheck.filters import smooth_series
+        from hingecheck.core.filters import smooth_series
     except ImportError:
         return smooth(series)
     return smooth_series(series)
 
 
 def live_smoother_available() -> bool:
-    from hingecheck.live_coach import LiveConfig, make_live_smoother
+    from hingecheck.core.coach import LiveConfig, make_live_smoother
 
     return make_live_smoother(load_settings().typed("live", LiveConfig)) is not None
 
 
 def _smooth_live(series: AngleSeries, settings: Settings) -> AngleSeries:
     """What live mode feeds the tracker: the live (one-euro) smoother applied causally, frame by frame."""
-    from hingecheck.live_coach import LiveConfig, make_live_smoother, smooth_frame
+    from hingecheck.core.coach import LiveConfig, make_live_smoother, smooth_frame
 
     smoother = make_live_smoother(settings.typed("live", LiveConfig))
     return AngleSeries.from_frames([smooth_frame(smoother, f) for f in series])
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  {m}", markup=False, soft_wrap=True)
     if args.live:
         if not live_smoother_available():
-            console.print("live check skipped: hingecheck.filters has no live smoother yet")
+            console.print("live check skipped: hingecheck.core.filters has no live smoother yet")
         else:
             console.print(f"live vs offline: {len(live_problems)} differences")
             for p in live_problems:

@@ -22,15 +22,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from hingecheck.config import load_settings
-from hingecheck.kinematics import SagittalMeasurer
-from hingecheck.live import LiveOptions, LiveSession, LiveStats
-from hingecheck.live_coach import CoachUpdate, FramingCheck
-from hingecheck.live_compare import compare_reps
-from hingecheck.live_gui import draw_live_frame
+from hingecheck.core.coach import CoachUpdate, FramingCheck
+from hingecheck.core.kinematics import SagittalMeasurer
+from hingecheck.core.settings import load_settings
+from hingecheck.io.pose import PoseEstimator, resolve_model
+from hingecheck.io.video import VideoReader
+from hingecheck.live.compare import compare_reps
+from hingecheck.live.gui import draw_live_frame
+from hingecheck.live.session import LiveOptions, LiveSession, LiveStats
 from hingecheck.pipeline import AnalyzeOptions, analyze
-from hingecheck.pose import PoseEstimator, resolve_model
-from hingecheck.video import VideoReader
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = REPO / "samples" / "hinge_good_stoop.mp4"

@@ -19,10 +19,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hingecheck.outputs import analyze_to_dir  # noqa: E402
+from hingecheck.api import analyze_to_dir  # noqa: E402
+from hingecheck.io.pose import PoseEstimator, configured_num_poses  # noqa: E402
+from hingecheck.io.video import VideoReader  # noqa: E402
 from hingecheck.pipeline import AnalyzeOptions  # noqa: E402
-from hingecheck.pose import PoseEstimator, configured_num_poses  # noqa: E402
-from hingecheck.video import VideoReader  # noqa: E402
 
 
 def inference_only(video: Path, num_poses: int) -> tuple[int, float, float]:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings, load_settings
-from .errors import HingecheckError, NoPersonError
-from .kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
-from .pose import ModelInfo, PoseEstimator, configured_num_poses, resolve_model
-from .result import AnalysisResult
-from .types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
-from .video import VideoReader
+from hingecheck.core.errors import HingecheckError, NoPersonError
+from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
+from hingecheck.core.settings import Settings, load_settings
+from hingecheck.core.types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
+from hingecheck.io.pose import ModelInfo, PoseEstimator, configured_num_poses, resolve_model
+from hingecheck.io.video import VideoReader
+from hingecheck.result import AnalysisResult, OutputOptions
 
 ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
 
@@ -34,6 +34,10 @@ class AnalyzeOptions:
     blur_faces: bool = False
     num_poses: int | None = None  # None: from settings
     max_width: int | None = 1280  # larger frames are scaled down: MediaPipe works at 256 px anyway
+
+    @property
+    def output_options(self) -> OutputOptions:
+        return OutputOptions(write_video=self.write_video, blur_faces=self.blur_faces, max_width=self.max_width)
 
 
 @dataclass
@@ -129,7 +133,7 @@ def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, f
     calibration = calibrate(measured.measurements, window_s=window_s)
     raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
     try:
-        from .filters import smooth_series
+        from hingecheck.core.filters import smooth_series
     except ImportError:  # filters arrive with the kinematics work
         return calibration, raw
     return calibration, smooth_series(raw)
@@ -192,6 +196,8 @@ def analyze(
         settings_hash=settings.hash,
         config_source=settings.source,
         model={"name": model.name, "sha256": model.sha256, "verified": model.verified},
+        source_path=str(video_path),
+        output_options=options.output_options,
     )
     detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
     calibration, series = angles_from(measured, settings, options.calibration_s)
@@ -214,12 +220,16 @@ def analyze(
         return result
     result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
 
-    from .movement import analyse_reps
+    from hingecheck.core.movement import analyse_reps
 
     result.reps = analyse_reps(series, settings)
     result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
     return result
 
 
-def error_result(video_path: str | Path, exc: HingecheckError) -> AnalysisResult:
-    return AnalysisResult(video=None, status=exc.status, message=str(exc))
+def error_result(video_path: str | Path, exc: HingecheckError, options: AnalyzeOptions | None = None) -> AnalysisResult:
+    """The result of a video that could not be analysed: its status and one-line reason, nothing else."""
+    output_options = (options or AnalyzeOptions()).output_options
+    return AnalysisResult(
+        video=None, status=exc.status, message=str(exc), source_path=str(video_path), output_options=output_options
+    )

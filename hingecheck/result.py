@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .types import AngleSeries, PoseFrame, Rep, VideoInfo, Warning_
+from hingecheck.core.types import AngleSeries, PoseFrame, Rep, VideoInfo, Warning_
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How the outputs of a result are written (the video-related switches of ``analyze``)."""
+
+    write_video: bool = True  # annotated.mp4 (a second decoding pass of the source)
+    blur_faces: bool = False
+    max_width: int | None = 1280  # the analysed frame size: the overlay is drawn at this size
 
 
 @dataclass
 class AnalysisResult:
+    """Everything one analysis produced.
+
+    ``reps`` (each with ``faults``), ``frames`` (per-frame angles relative to standing), ``warnings`` and
+    ``status`` (``ok``, ``no_person``, ``not_a_video``, …) are the public face; ``save(outdir)`` writes exactly
+    what ``hingecheck analyze`` writes.
+    """
+
     video: VideoInfo | None
     status: str  # ok / no_person / not_a_video / corrupt / error / model_error / config_error
     message: str  # one line; empty when ok
@@ -28,6 +45,21 @@ class AnalysisResult:
     model: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # name → file name inside OUTDIR
+    source_path: str = ""  # the analysed file ("" for a live session without a recording)
+    output_options: OutputOptions = field(default_factory=OutputOptions)
+
+    @property
+    def frames(self) -> AngleSeries | None:
+        """Per-frame angles (degrees, relative to standing; NaN where not measured), column-wise."""
+        return self.angles
+
+    def save(self, outdir: str | Path) -> Path:
+        """Write frames.csv, reps.csv, summary.json, plots, report.html (and annotated.mp4) into ``outdir``."""
+        from hingecheck.report.outputs import write_outputs
+
+        out = Path(outdir)
+        write_outputs(self, self.source_path, out, self.output_options)
+        return out
 
     @property
     def ok(self) -> bool:

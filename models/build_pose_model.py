@@ -5,9 +5,9 @@ built once, offline, and committed. Run this in a throwaway environment (the 0.1
 do not import under mediapipe 1.x)::
 
     python3.11 -m venv /tmp/mpbuild && /tmp/mpbuild/bin/pip install mediapipe==0.10.21
-    /tmp/mpbuild/bin/python models/build_pose_model.py models/pose_landmarker_full.task
+    /tmp/mpbuild/bin/python models/build_pose_model.py hingecheck/models/pose_landmarker_full.task
 
-It writes the bundle and prints its sha256 (record it in models/SHA256SUMS).
+It writes the bundle and prints its sha256 (record it in hingecheck/models/SHA256SUMS).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def sample_lockout_squat() -> Path:
 @pytest.fixture(scope="session")
 def analysed_good_stoop(sample_good_stoop, tmp_path_factory):
     """(out_dir, AnalysisResult) of one full ``analyze`` run on the good/stoop sample, with every output."""
-    from hingecheck.outputs import analyze_to_dir
+    from hingecheck.api import analyze_to_dir
 
     out = tmp_path_factory.mktemp("analysed_good_stoop")
     return out, analyze_to_dir(sample_good_stoop, out)
@@ -51,7 +51,7 @@ def analysed_good_stoop(sample_good_stoop, tmp_path_factory):
 @pytest.fixture(scope="session")
 def analysed_lowback(sample_lowback, tmp_path_factory):
     """(out_dir, AnalysisResult) of one full ``analyze`` run on the low-back sample."""
-    from hingecheck.outputs import analyze_to_dir
+    from hingecheck.api import analyze_to_dir
 
     out = tmp_path_factory.mktemp("analysed_lowback")
     return out, analyze_to_dir(sample_lowback, out)

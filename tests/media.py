@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from hingecheck.video import VideoWriter
+from hingecheck.io.video import VideoWriter
 
 
 def gradient_frame(i: int, width: int = 160, height: int = 96, noisy: bool = False) -> np.ndarray:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hingecheck.config import load_settings
-from hingecheck.kinematics import SagittalMeasurer
-from hingecheck.movement import analyse_reps
+from hingecheck.core.kinematics import SagittalMeasurer
+from hingecheck.core.movement import analyse_reps
+from hingecheck.core.settings import load_settings
+from hingecheck.io.pose_cache import iter_pose_cache
+from hingecheck.io.sinks import write_frames_csv
 from hingecheck.pipeline import Measured, angles_from
-from hingecheck.pose_cache import iter_pose_cache
 from hingecheck.result import AnalysisResult
-from hingecheck.sinks import write_frames_csv
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python tools/pose_cache.py OUT_DIR VIDEO [VIDEO ...]      # writes OUT_DIR/<stem>.npz (skips existing ones)
 
 Runs MediaPipe with analyze's pose configuration (``[pose] num_poses``); the file format and the reader are
-``hingecheck.pose_cache`` (``iter_pose_cache(path)`` gives the PoseFrames back).
+``hingecheck.io.pose_cache`` (``iter_pose_cache(path)`` gives the PoseFrames back).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hingecheck.pose import PoseEstimator, configured_num_poses
-from hingecheck.pose_cache import save_pose_cache
-from hingecheck.video import VideoReader
+from hingecheck.io.pose import PoseEstimator, configured_num_poses
+from hingecheck.io.pose_cache import save_pose_cache
+from hingecheck.io.video import VideoReader
 
 
 def build(video: Path, out: Path, num_poses: int | None = None) -> None:

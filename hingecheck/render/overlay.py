@@ -17,13 +17,12 @@ import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from ..result import AnalysisResult
-from ..types import (
+from hingecheck.core.types import (
     LEFT_EAR,
     LEFT_SHOULDER,
     RIGHT_EAR,
@@ -31,6 +30,9 @@ from ..types import (
     FrameAngles,
     PoseFrame,
 )
+
+if TYPE_CHECKING:  # the result is the data these stages read; they sit below it
+    from hingecheck.result import AnalysisResult
 
 SKELETON = [
     (11, 12),
@@ -432,7 +434,7 @@ class OverlayRenderer:
     """Draws one frame of an analysis result; call ``draw(rgb, i)`` for decoded frame i."""
 
     def __init__(self, result: AnalysisResult, blur_faces: bool = False) -> None:
-        from ..sinks import rep_phase_per_frame
+        from hingecheck.io.sinks import rep_phase_per_frame
 
         self.result = result
         self.blur_faces = blur_faces

@@ -8,13 +8,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..result import AnalysisResult
-from ..sinks import atomic_open
+from hingecheck.io.sinks import atomic_open
+
+if TYPE_CHECKING:  # the result is the data these stages read; they sit below it
+    from hingecheck.result import AnalysisResult
 
 ANGLES_PNG = "plot_angles.png"
 RHYTHM_PNG = "plot_rhythm.png"

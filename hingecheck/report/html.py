@@ -15,14 +15,16 @@ import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .. import __version__
-from ..result import AnalysisResult
-from ..sinks import atomic_open
-from ..types import Fault, Rep
+from hingecheck import __version__
+from hingecheck.core.types import Fault, Rep
+from hingecheck.io.sinks import atomic_open
+
+if TYPE_CHECKING:  # the result is the data these stages read; they sit below it
+    from hingecheck.result import AnalysisResult
 
 REPORT_NAME = "report.html"
 TEMPLATES = Path(__file__).with_name("templates")
@@ -54,7 +56,7 @@ STATUS_TEXT = {
         "The pose model could not be loaded",
         "Check the --model path, or reinstall hingecheck to restore the bundled model.",
     ),
-    "config_error": ("The settings file is not valid", "Fix the --config file (see hingecheck/defaults.toml)."),
+    "config_error": ("The settings file is not valid", "Fix the --config file (see hingecheck/core/defaults.toml)."),
 }
 
 
@@ -303,7 +305,7 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
         )
         if key in result.outputs
     ]
-    files.append(("summary (JSON)", "summary.json"))  # written last by outputs.write_outputs, always
+    files.append(("summary (JSON)", "summary.json"))  # written last by report.outputs.write_outputs, always
     return {
         "result": result,
         "file_name": file_name,

@@ -1,0 +1,328 @@
+"""Results store: one SQLite file (stdlib sqlite3) holding every analysed recording, its reps and faults.
+
+Written only by the batch parent process (workers return results), every write in one transaction,
+WAL mode so the dashboard or ``hingecheck history`` can read while a batch runs. The schema version is
+``PRAGMA user_version``; ``MIGRATIONS`` are applied in order, each exactly once.
+
+A recording is identified by (content sha256, settings hash, model sha256): analysing the same bytes with
+the same settings and model again updates its row instead of adding one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hingecheck.core.errors import HingecheckError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: recordings, reps, faults
+    """
+    CREATE TABLE recordings (
+        id INTEGER PRIMARY KEY,
+        client TEXT NOT NULL,
+        path TEXT NOT NULL,                 -- relative to the batch input folder
+        source_root TEXT,                   -- the batch input folder (absolute)
+        content_sha256 TEXT NOT NULL,
+        settings_hash TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        recorded_at TEXT,                   -- ISO 8601; from the manifest, the container, or the file mtime
+        recorded_at_source TEXT,            -- manifest / metadata / mtime
+        analysed_at TEXT NOT NULL,
+        status TEXT NOT NULL,               -- ok / no_person / not_a_video / corrupt
+        message TEXT NOT NULL DEFAULT '',
+        n_reps INTEGER NOT NULL DEFAULT 0,
+        n_reps_with_faults INTEGER NOT NULL DEFAULT 0,
+        fault_rate REAL,                    -- reps with a fault / complete reps; NULL without reps
+        mean_lumbar_share REAL,
+        mean_hinge_capacity_deg REAL,
+        mean_peak_hip_flexion_deg REAL,
+        mean_peak_lumbar_flexion_deg REAL,
+        duration_s REAL,
+        frames INTEGER,
+        detection_rate REAL,
+        warnings_json TEXT NOT NULL DEFAULT '[]',
+        output_dir TEXT,                    -- absolute
+        UNIQUE (content_sha256, settings_hash, model_sha256)
+    );
+    CREATE INDEX recordings_client ON recordings (client, recorded_at);
+    CREATE INDEX recordings_output_dir ON recordings (output_dir);
+    CREATE TABLE reps (
+        recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+        rep_index INTEGER NOT NULL,
+        partial INTEGER NOT NULL,
+        start_s REAL, bottom_s REAL, end_s REAL,
+        peak_hip_flexion_deg REAL, peak_lumbar_flexion_deg REAL, peak_knee_flexion_deg REAL,
+        lumbar_share REAL, hinge_capacity_deg REAL, lumbar_lead_s REAL,
+        descent_s REAL, hold_s REAL, return_s REAL,
+        PRIMARY KEY (recording_id, rep_index)
+    );
+    CREATE TABLE faults (
+        id INTEGER PRIMARY KEY,
+        recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+        rep_index INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        time_s REAL,
+        message TEXT NOT NULL DEFAULT '',
+        cue TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX faults_recording ON faults (recording_id);
+    CREATE INDEX faults_code ON faults (code);
+    """,
+    # 2: fault counts per recording kept as JSON for quick filtering in the dashboard
+    """
+    ALTER TABLE recordings ADD COLUMN fault_counts_json TEXT NOT NULL DEFAULT '{}';
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Outcomes that are a property of the file, so a rerun need not repeat them. timeout and error are
+# retried on the next run (the machine may have been busy; the bug may be fixed).
+STORED_STATUSES = frozenset({"ok", "no_person", "not_a_video", "corrupt"})
+
+
+class StoreError(HingecheckError):
+    status = "error"
+
+
+@dataclass(frozen=True)
+class RecordingKey:
+    content_sha256: str
+    settings_hash: str
+    model_sha256: str
+
+
+def _mean(values: list[Any]) -> float | None:
+    vals = [float(v) for v in values if v is not None]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def recording_aggregates(summary: dict[str, Any]) -> dict[str, Any]:
+    """Per-recording numbers for the dashboard and trends, from a summary.json dict (complete reps only)."""
+    reps = [r for r in summary.get("reps") or [] if not r.get("partial")]
+    with_faults = [r for r in reps if r.get("faults")]
+    video = summary.get("video") or {}
+    counts: dict[str, int] = {}
+    for rep in summary.get("reps") or []:
+        for fault in rep.get("faults") or []:
+            counts[fault["code"]] = counts.get(fault["code"], 0) + 1
+    return {
+        "n_reps": len(reps),
+        "n_reps_with_faults": len(with_faults),
+        "fault_rate": round(len(with_faults) / len(reps), 4) if reps else None,
+        "mean_lumbar_share": _mean([r.get("lumbar_share") for r in reps]),
+        "mean_hinge_capacity_deg": _mean([r.get("hinge_capacity_deg") for r in reps]),
+        "mean_peak_hip_flexion_deg": _mean([r.get("peak_hip_flexion_deg") for r in reps]),
+        "mean_peak_lumbar_flexion_deg": _mean([r.get("peak_lumbar_flexion_deg") for r in reps]),
+        "duration_s": video.get("duration_s"),
+        "frames": summary.get("frames"),
+        "detection_rate": summary.get("detection_rate"),
+        "fault_counts": counts,
+    }
+
+
+class ResultStore:
+    """The SQLite results store. Use as a context manager; ``open`` migrates an old file in place."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves so every write is one explicit transaction
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at each checkpoint, fast
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"results database {self.path} cannot be used: {exc}") from None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Apply the migrations this file has not seen yet, each in its own transaction; returns how many."""
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"results database {self.path} has schema {version}, newer than this hingecheck ({SCHEMA_VERSION})"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as conn:
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")  # PRAGMA takes no parameters
+        return SCHEMA_VERSION - version
+
+    # --- writes -------------------------------------------------------------------------------------
+
+    def upsert_recording(
+        self,
+        key: RecordingKey,
+        *,
+        client: str,
+        path: str,
+        source_root: str,
+        summary: dict[str, Any],
+        output_dir: str | None,
+        recorded_at: str | None,
+        recorded_at_source: str | None,
+        analysed_at: str | None = None,
+    ) -> int:
+        """Insert or update the recording with this key, replacing its reps and faults; returns its id.
+
+        A row of another key that pointed at the same output folder is removed: that folder now holds this
+        analysis (the video at that path changed, or the settings did).
+        """
+        agg = recording_aggregates(summary)
+        status = str(summary.get("status", "error"))
+        values = {
+            "client": client,
+            "path": path,
+            "source_root": source_root,
+            "content_sha256": key.content_sha256,
+            "settings_hash": key.settings_hash,
+            "model_sha256": key.model_sha256,
+            "recorded_at": recorded_at,
+            "recorded_at_source": recorded_at_source,
+            "analysed_at": analysed_at or datetime.now(UTC).isoformat(timespec="seconds"),
+            "status": status,
+            "message": str(summary.get("message") or ""),
+            "warnings_json": json.dumps(summary.get("warnings") or []),
+            "output_dir": output_dir,
+            "fault_counts_json": json.dumps(agg.pop("fault_counts"), sort_keys=True),
+            **agg,
+        }
+        columns = list(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in _KEY_COLUMNS)
+        sql = (
+            f"INSERT INTO recordings ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT (content_sha256, settings_hash, model_sha256) DO UPDATE SET {updates} RETURNING id"
+        )
+        with self.transaction() as conn:
+            rec_id = int(conn.execute(sql, [values[c] for c in columns]).fetchone()[0])
+            if output_dir is not None:
+                conn.execute("DELETE FROM recordings WHERE output_dir = ? AND id != ?", (output_dir, rec_id))
+            conn.execute("DELETE FROM reps WHERE recording_id = ?", (rec_id,))
+            conn.execute("DELETE FROM faults WHERE recording_id = ?", (rec_id,))
+            for rep in summary.get("reps") or []:
+                conn.execute(
+                    "INSERT INTO reps (recording_id, rep_index, partial, start_s, bottom_s, end_s, "
+                    "peak_hip_flexion_deg, peak_lumbar_flexion_deg, peak_knee_flexion_deg, lumbar_share, "
+                    "hinge_capacity_deg, lumbar_lead_s, descent_s, hold_s, return_s) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        rec_id,
+                        int(rep["index"]),
+                        int(bool(rep.get("partial"))),
+                        *(
+                            rep.get(k)
+                            for k in (
+                                "start_s",
+                                "bottom_s",
+                                "end_s",
+                                "peak_hip_flexion_deg",
+                                "peak_lumbar_flexion_deg",
+                                "peak_knee_flexion_deg",
+                                "lumbar_share",
+                                "hinge_capacity_deg",
+                                "lumbar_lead_s",
+                                "descent_s",
+                                "hold_s",
+                                "return_s",
+                            )
+                        ),
+                    ),
+                )
+                for fault in rep.get("faults") or []:
+                    conn.execute(
+                        "INSERT INTO faults (recording_id, rep_index, code, time_s, message, cue) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            rec_id,
+                            int(rep["index"]),
+                            fault["code"],
+                            fault.get("time_s"),
+                            fault.get("message", ""),
+                            fault.get("cue", ""),
+                        ),
+                    )
+        return rec_id
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    def find(self, key: RecordingKey) -> sqlite3.Row | None:
+        return self.conn.execute(
+            "SELECT * FROM recordings WHERE content_sha256 = ? AND settings_hash = ? AND model_sha256 = ?",
+            (key.content_sha256, key.settings_hash, key.model_sha256),
+        ).fetchone()
+
+    def recordings(self, client: str | None = None) -> list[sqlite3.Row]:
+        """All recordings (of one client), oldest session first."""
+        sql = "SELECT * FROM recordings"
+        args: tuple[Any, ...] = ()
+        if client is not None:
+            sql += " WHERE client = ?"
+            args = (client,)
+        return self.conn.execute(sql + " ORDER BY client, recorded_at, path", args).fetchall()
+
+    def clients(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT client FROM recordings ORDER BY client")]
+
+    def reps(self, recording_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM reps WHERE recording_id = ? ORDER BY rep_index", (recording_id,)
+        ).fetchall()
+
+    def faults(self, recording_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM faults WHERE recording_id = ? ORDER BY rep_index, time_s", (recording_id,)
+        ).fetchall()
+
+    def count(self, table: str) -> int:
+        if table not in {"recordings", "reps", "faults"}:
+            raise ValueError(table)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3 executes one at a time; executescript would COMMIT early)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+_KEY_COLUMNS = frozenset({"content_sha256", "settings_hash", "model_sha256"})

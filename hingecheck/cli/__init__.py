@@ -1,0 +1,1 @@
+"""The command line: argument parsing and printing only (``hingecheck.cli.main:main``)."""

@@ -1,0 +1,7 @@
+"""``python -m hingecheck.cli``."""
+
+import sys
+
+from hingecheck.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""Command line: ``hingecheck analyze | live | batch | history | models``.
+
+Each subcommand's options live beside its code (``add_arguments``/``run``) so the modules stay separable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+# OpenCV must load its window libraries before PyAV loads its own copies under the same names, or
+# cv2.namedWindow hangs (live mode); importing it first here makes every entry point safe.
+import cv2  # noqa: F401, I001
+
+from hingecheck import __version__
+from hingecheck.cli import analyze, batch, history, live
+from hingecheck.core.errors import HingecheckError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hingecheck", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hingecheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    analyze.add_subcommand(sub)
+    live.add_subcommand(sub)
+    batch.add_subcommand(sub)
+    history.add_subcommand(sub)
+    analyze.add_models_subcommand(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except HingecheckError as exc:
+        print(f"hingecheck: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hingecheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

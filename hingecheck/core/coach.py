@@ -1,0 +1,454 @@
+"""The live coaching core: calibration with a framing check, smoothing, the streaming rep tracker, verdicts.
+
+No I/O and no threads: ``LiveCoach.step(pose, measurement)`` is called once per processed frame and returns
+what to show and say. It streams through the SAME rep/fault logic as ``analyze`` (``movement.RepTracker``), so
+live and offline find the same reps for the same frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hingecheck.core.kinematics import Calibration, FrameMeasurement, calibrate
+from hingecheck.core.kinematics.calibration import standing_frames
+from hingecheck.core.settings import Settings
+from hingecheck.core.types import (
+    LEFT_ANKLE,
+    LEFT_HIP,
+    LEFT_KNEE,
+    LEFT_SHOULDER,
+    NOSE,
+    RIGHT_ANKLE,
+    RIGHT_HIP,
+    RIGHT_KNEE,
+    RIGHT_SHOULDER,
+    Fault,
+    FrameAngles,
+    PoseFrame,
+    Rep,
+)
+
+# landmarks that must be in the picture for a usable side view of the whole body
+BODY_LANDMARKS = (
+    NOSE,
+    LEFT_SHOULDER,
+    RIGHT_SHOULDER,
+    LEFT_HIP,
+    RIGHT_HIP,
+    LEFT_KNEE,
+    RIGHT_KNEE,
+    LEFT_ANKLE,
+    RIGHT_ANKLE,
+)
+
+
+@dataclass
+class LiveConfig:
+    """The ``[live]`` section of defaults.toml."""
+
+    calibration_s: float = 2.0
+    calibration_min_s: float = 0.5
+    still_tolerance_deg: float = 3.0
+    still_shift_frac: float = 0.04
+    upright_max_deg: float = 20.0
+    frame_margin_frac: float = 0.01
+    min_visibility: float = 0.5
+    side_on_max_ratio: float = 0.45
+    calibration_buffer_s: float = 20.0
+    one_euro_min_cutoff_hz: float = 1.5
+    one_euro_beta: float = 0.2
+    one_euro_d_cutoff_hz: float = 1.0
+    max_width: int = 1280
+    tone_hz_good: float = 880.0
+    tone_hz_fault: float = 330.0
+    tone_s: float = 0.12
+    record_queue_frames: int = 90
+
+
+@dataclass
+class FramingCheck:
+    """Is the whole body in view and the camera side-on? ``problem`` is a short instruction, empty when fine."""
+
+    whole_body: bool
+    side_on: bool
+    problem: str
+
+    @property
+    def ok(self) -> bool:
+        return self.whole_body and self.side_on
+
+
+def check_framing(pose: PoseFrame, cfg: LiveConfig) -> FramingCheck:
+    if not pose.detected or pose.landmarks_px is None:
+        return FramingCheck(False, False, "step into view, side-on to the camera")
+    px = pose.landmarks_px[list(BODY_LANDMARKS)]
+    vis = pose.visibility[list(BODY_LANDMARKS)] if pose.visibility is not None else np.ones(len(BODY_LANDMARKS))
+    mx, my = cfg.frame_margin_frac * pose.width, cfg.frame_margin_frac * pose.height
+    inside = (px[:, 0] >= mx) & (px[:, 0] <= pose.width - mx) & (px[:, 1] >= my) & (px[:, 1] <= pose.height - my)
+    # the far-side limbs are hidden in a side view: a landmark counts when either it or its partner is seen
+    seen = vis >= cfg.min_visibility
+    seen_pairs = [seen[0]] + [seen[i] or seen[i + 1] for i in range(1, len(BODY_LANDMARKS), 2)]
+    whole = bool(inside.all() and all(seen_pairs))
+    lm = pose.landmarks_px
+    hip = 0.5 * (lm[LEFT_HIP] + lm[RIGHT_HIP])
+    shoulder = 0.5 * (lm[LEFT_SHOULDER] + lm[RIGHT_SHOULDER])
+    trunk_len = float(np.linalg.norm(shoulder - hip)) or 1.0
+    # side-on: the two shoulders (and hips) nearly overlap left-right; face-on they sit ~0.8 trunk lengths apart
+    spread = max(abs(lm[LEFT_SHOULDER, 0] - lm[RIGHT_SHOULDER, 0]), abs(lm[LEFT_HIP, 0] - lm[RIGHT_HIP, 0]))
+    side_on = bool(spread / trunk_len <= cfg.side_on_max_ratio)
+    if not whole:
+        top, bottom = px[:, 1].min(), px[:, 1].max()
+        if top < my:
+            problem = "head is cut off: step back or tilt the camera up"
+        elif bottom > pose.height - my:
+            problem = "feet are cut off: step back or tilt the camera down"
+        elif not inside.all():
+            problem = "move into the middle of the picture"
+        else:
+            problem = "whole body must be visible: step back, light the body"
+        return FramingCheck(False, side_on, problem)
+    if not side_on:
+        return FramingCheck(True, False, "turn side-on to the camera")
+    return FramingCheck(True, True, "")
+
+
+def _hip_mid(pose: PoseFrame) -> np.ndarray | None:
+    if pose.landmarks_px is None:
+        return None
+    return 0.5 * (pose.landmarks_px[LEFT_HIP] + pose.landmarks_px[RIGHT_HIP])
+
+
+def _body_height_px(pose: PoseFrame) -> float:
+    lm = pose.landmarks_px
+    ankle = 0.5 * (lm[LEFT_ANKLE] + lm[RIGHT_ANKLE])
+    return float(np.linalg.norm(lm[NOSE] - ankle)) or 1.0
+
+
+class StillnessDetector:
+    """The current stretch of still, upright, well-framed standing (frame positions in the coach's buffer)."""
+
+    def __init__(self, cfg: LiveConfig) -> None:
+        self.cfg = cfg
+        self.reset()
+
+    def reset(self) -> None:
+        self.start: int | None = None  # buffer position of the stretch's first frame
+        self.start_time_s = 0.0
+        self.last_time_s = 0.0
+        self._trunk: list[float] = []
+        self._thigh: list[float] = []
+        self._hip0: np.ndarray | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return 0.0 if self.start is None else self.last_time_s - self.start_time_s
+
+    def update(self, position: int, pose: PoseFrame, m: FrameMeasurement, framing: FramingCheck) -> bool:
+        """Add one frame; False when it broke the stretch (the stretch then restarts at this frame if it can)."""
+        usable = framing.ok and m.detected and np.isfinite(m.trunk_deg) and abs(m.trunk_deg) <= self.cfg.upright_max_deg
+        if not usable:
+            broke = self.start is not None
+            self.reset()
+            return not broke
+        hip = _hip_mid(pose)
+        if self.start is not None:
+            tol = self.cfg.still_tolerance_deg
+            moved = float(np.linalg.norm(hip - self._hip0)) / _body_height_px(pose)
+            thigh_ok = not np.isfinite(m.thigh_deg) or abs(m.thigh_deg - float(np.median(self._thigh))) <= tol
+            if (
+                abs(m.trunk_deg - float(np.median(self._trunk))) <= tol
+                and thigh_ok
+                and moved <= self.cfg.still_shift_frac
+            ):
+                self._trunk.append(m.trunk_deg)
+                if np.isfinite(m.thigh_deg):
+                    self._thigh.append(m.thigh_deg)
+                self.last_time_s = m.time_s
+                return True
+            self.reset()
+            self._begin(position, pose, m)
+            return False
+        self._begin(position, pose, m)
+        return True
+
+    def _begin(self, position: int, pose: PoseFrame, m: FrameMeasurement) -> None:
+        self.start = position
+        self.start_time_s = self.last_time_s = m.time_s
+        self._trunk = [m.trunk_deg]
+        self._thigh = [m.thigh_deg] if np.isfinite(m.thigh_deg) else []
+        self._hip0 = _hip_mid(pose)
+
+
+# --- adapters to the stages other engineers own (their names are the contract; fall back while they land) ---
+
+
+def make_live_smoother(cfg: LiveConfig) -> Any | None:
+    """filters.LiveAngleSmoother (one-euro on every angle), or None: raw angles, as analyze without filters.
+
+    Its parameters come from [live]: tuned so the streaming tracker places rep boundaries within 2 frames of
+    analyze's zero-phase smoothing on the devset (the filter's own defaults lag 3-4 frames at motion onsets).
+    """
+    try:
+        from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
+    except ImportError:
+        return None
+    return LiveAngleSmoother(OneEuroParams(cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz))
+
+
+def smooth_frame(smoother: Any | None, angles: FrameAngles) -> FrameAngles:
+    return angles if smoother is None else smoother.filter(angles)
+
+
+def make_rep_tracker(settings: Settings) -> Any | None:
+    """movement.RepTracker built from the settings (exactly as analyse_reps builds it), or None if absent."""
+    try:
+        from hingecheck.core.movement import RepTracker
+    except ImportError:
+        return None
+    return RepTracker.from_settings(settings)
+
+
+@dataclass
+class TrackerOutput:
+    """What the tracker said about one frame."""
+
+    reps_done: list[Rep] = field(default_factory=list)  # reps that just finished (with their faults)
+    faults: list[tuple[int, Fault]] = field(default_factory=list)  # (rep index, fault) flagged mid-rep: early cues
+    phase: str | None = None
+
+
+def read_events(events: Iterable[Any]) -> TrackerOutput:
+    """Sort movement's events (RepStarted, RepBottom, FaultFound, RepCompleted) into what live acts on."""
+    out = TrackerOutput()
+    for ev in events or []:
+        rep = getattr(ev, "rep", None)
+        fault = getattr(ev, "fault", None)
+        if isinstance(rep, Rep):  # RepCompleted
+            out.reps_done.append(rep)
+        elif isinstance(fault, Fault):  # FaultFound
+            out.faults.append((int(getattr(ev, "rep_index", 0)), fault))
+        phase = getattr(ev, "phase", None)
+        if isinstance(phase, str):
+            out.phase = phase
+    return out
+
+
+# --- the coach ---
+
+
+@dataclass
+class CoachUpdate:
+    """The result of one frame: what the HUD shows and which cues to give now."""
+
+    angles: FrameAngles | None
+    state: str  # "calibrating" | "tracking"
+    guidance: str  # calibration instruction, empty while tracking
+    calibration_progress: float  # 0..1
+    framing: FramingCheck
+    reps_done: list[Rep] = field(default_factory=list)
+    early_faults: list[tuple[int, Fault]] = field(default_factory=list)  # (session rep index, fault)
+    phase: str | None = None
+
+
+def rep_verdict(rep: Rep) -> str:
+    """One line per rep for the screen and the terminal."""
+    hip = rep.peak_hip_flexion_deg
+    lum = rep.peak_lumbar_flexion_deg
+    numbers = []
+    if hip is not None and np.isfinite(hip):
+        numbers.append(f"hip {hip:.0f}°")
+    if lum is not None and np.isfinite(lum):
+        numbers.append(f"low back {lum:.0f}°")
+    what = "; ".join(f.message for f in rep.faults) if rep.faults else "good hinge"
+    return f"rep {rep.index}: {what}" + (f" ({', '.join(numbers)})" if numbers else "")
+
+
+def rep_cue(rep: Rep) -> str:
+    return rep.faults[0].cue if rep.faults else "Good rep."
+
+
+class LiveCoach:
+    """Per-frame coaching state: calibrating until a still, well-framed stand is seen, then tracking reps.
+
+    Frames seen before the calibration are kept (measurements only) and replayed through the smoother and
+    the tracker once the baseline is known, so the tracker sees every processed frame from the start,
+    exactly as ``analyze`` streams its whole clip. When an arm hid the standing outline, the calibration
+    fixes its arm-free pelvis zero early in the first hinge (``Calibration.observe``); the frames since the
+    calibration are then replayed once more with it, so every frame is read with the same zeros as offline.
+    """
+
+    def __init__(self, settings: Settings, cfg: LiveConfig | None = None) -> None:
+        self.settings = settings
+        self.cfg = cfg or settings.typed("live", LiveConfig)
+        self.angles: list[FrameAngles | None] = []  # one per processed frame (None until calibrated)
+        self.reps: list[Rep] = []
+        self.calibrations: list[Calibration] = []
+        self.tracker_available = make_rep_tracker(settings) is not None
+        self._stillness = StillnessDetector(self.cfg)
+        self._reset_tracking()
+        self.state = "calibrating"
+
+    # -- state --
+
+    def _reset_tracking(self) -> None:
+        self._smoother = make_live_smoother(self.cfg)
+        self._tracker = make_rep_tracker(self.settings)
+        self._pending: list[FrameMeasurement] = []  # measurements since the (re)calibration began
+        self._tracked: list[FrameMeasurement] = []  # measurements tracked while the calibration can still change
+        self._rep_offset = len(self.reps)
+        self._stillness.reset()
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.calibrations[-1] if self.calibrations else None
+
+    def recalibrate(self) -> list[Rep]:
+        """Start over with a new standing baseline; a rep in progress is closed first and returned."""
+        done = self._finish_tracker()
+        self._reset_tracking()
+        self.state = "calibrating"
+        return done
+
+    # -- per frame --
+
+    def step(self, pose: PoseFrame, m: FrameMeasurement) -> CoachUpdate:
+        assert pose.index == len(self.angles), "frames must arrive in order, indexed 0, 1, 2, …"
+        framing = check_framing(pose, self.cfg)
+        self.angles.append(None)
+        if self.state == "tracking":
+            return self._track(m, framing)
+        self._pending.append(m)
+        self._trim_pending()
+        position = len(self._pending) - 1
+        was_still = self._stillness.start is not None
+        still_before = self._stillness.duration_s
+        start_before = self._stillness.start
+        self._stillness.update(position, pose, m, framing)
+        window: tuple[float, float] | None = None
+        if self._stillness.duration_s >= self.cfg.calibration_s:
+            window = (self._stillness.start_time_s, self._stillness.last_time_s)
+        elif was_still and self._stillness.start != start_before and still_before >= self.cfg.calibration_min_s:
+            # the person started moving before the full time: a shorter still stand is still a baseline
+            window = (self._pending[start_before].time_s, self._pending[start_before].time_s + still_before)
+        if window is not None:
+            return self._calibrate_and_replay(window, framing)
+        progress = min(self._stillness.duration_s / self.cfg.calibration_s, 1.0)
+        guidance = framing.problem or (
+            "stand still, side-on" if self._stillness.duration_s < 0.2 else "hold still… calibrating"
+        )
+        return CoachUpdate(None, self.state, guidance, progress, framing)
+
+    def _trim_pending(self) -> None:
+        """Bound the replay buffer (a camera may wait minutes for the user): keep the last few seconds."""
+        if len(self._pending) < 2:
+            return
+        span = self._pending[-1].time_s - self._pending[0].time_s
+        if span > self.cfg.calibration_buffer_s:
+            cut = max(1, len(self._pending) // 4)
+            del self._pending[:cut]
+            if self._stillness.start is not None:
+                if self._stillness.start < cut:
+                    self._stillness.reset()
+                else:
+                    self._stillness.start -= cut
+
+    def _standing_window(self, still_s: tuple[float, float]) -> tuple[float, float]:
+        """Analyze's choice of standing frames (the first quiet, upright stretch) within the still stretch seen
+        live: the still-detector's stretch runs a few frames into the first motion, analyze's stops short of it,
+        and calibrating on the same frames keeps live and offline angles equal."""
+        candidates = [m for m in self._pending if m.time_s >= still_s[0]]
+        chosen, _ = standing_frames(candidates, self.cfg.calibration_min_s)
+        times = [m.time_s for m, keep in zip(candidates, chosen, strict=True) if keep]
+        return (times[0], times[-1]) if times else still_s
+
+    def _calibrate_and_replay(self, still_s: tuple[float, float], framing: FramingCheck) -> CoachUpdate:
+        calibration = calibrate(self._pending, window_s=self._standing_window(still_s))
+        if not calibration.found:
+            self._stillness.reset()
+            return CoachUpdate(None, self.state, "stand still, side-on", 0.0, framing)
+        self.calibrations.append(calibration)
+        self.state = "tracking"
+        pending, self._pending = self._pending, []
+        update = None
+        reps: list[Rep] = []
+        faults: list[tuple[int, Fault]] = []
+        for m in pending:
+            update = self._track(m, framing)
+            reps += update.reps_done
+            faults += update.early_faults
+        assert update is not None
+        update.reps_done, update.early_faults = reps, faults
+        return update
+
+    def _track(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
+        calibration = self.calibrations[-1]
+        if calibration.observe(m):
+            return self._replay_with_settled_calibration(m, framing)
+        if not calibration.settled:
+            self._tracked.append(m)
+        return self._track_frame(calibration, m, framing)
+
+    def _replay_with_settled_calibration(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
+        """The calibration just settled at frame ``m``: read every frame since it again, from a fresh smoother
+        and tracker, as analyze reads them. Only this frame's cues and reps not announced before are returned:
+        the zero settles early in the first hinge, before a fault can be judged, so nothing is lost."""
+        calibration = self.calibrations[-1]
+        history, self._tracked = [*self._tracked, m], []
+        announced = len(self.reps) - self._rep_offset
+        del self.reps[self._rep_offset :]
+        self._smoother = make_live_smoother(self.cfg)
+        self._tracker = make_rep_tracker(self.settings)
+        reps: list[Rep] = []
+        for frame in history[:-1]:
+            reps += self._track_frame(calibration, frame, framing).reps_done
+        update = self._track_frame(calibration, m, framing)
+        update.reps_done = [r for r in reps + update.reps_done if r.index - self._rep_offset > announced]
+        return update
+
+    def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
+        angles = smooth_frame(self._smoother, calibration.angles(m))
+        self.angles[m.index] = angles
+        out = TrackerOutput()
+        if self._tracker is not None:
+            out = read_events(self._tracker.update(angles))
+            out.phase = getattr(self._tracker, "phase", out.phase)
+        early = [(self._rep_offset + i, f) for i, f in out.faults]
+        reps = self._adopt(out.reps_done)
+        return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
+
+    def _adopt(self, reps: list[Rep]) -> list[Rep]:
+        """Number reps across recalibrations (each tracker counts from 1)."""
+        adopted = []
+        for rep in reps:
+            rep = dataclasses.replace(rep, index=self._rep_offset + rep.index)
+            self.reps.append(rep)
+            adopted.append(rep)
+        return adopted
+
+    def _finish_tracker(self) -> list[Rep]:
+        if self._tracker is None or self.state != "tracking" or not hasattr(self._tracker, "finish"):
+            return []
+        return self._adopt(read_events(self._tracker.finish()).reps_done)
+
+    # -- end of session --
+
+    def finish(self, all_measurements: list[FrameMeasurement] | None = None) -> list[Rep]:
+        """Close the session: a rep cut off by the end is returned as partial (as analyze does).
+
+        When no still stand was ever seen, fall back to analyze's automatic baseline over everything measured,
+        so a recording is still analysed (and says so in its calibration info).
+        """
+        if self.state == "calibrating" and all_measurements:
+            pending = [m for m in all_measurements if self.angles[m.index] is None]
+            calibration = calibrate(all_measurements)
+            if calibration.found:
+                self.calibrations.append(calibration)
+                self.state = "tracking"
+                for m in pending:
+                    self._track(m, FramingCheck(True, True, ""))
+        return self._finish_tracker()

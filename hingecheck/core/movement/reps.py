@@ -1,0 +1,574 @@
+"""Rep segmentation as a streaming state machine: the same code serves live (one frame at a time) and offline.
+
+    standing ──drive > start──▶ candidate ──depth ≥ min_depth──▶ descent (incl. bottom)
+        ▲                          │ back to standing: a fidget, dropped      │ drive ≤ peak − hysteresis
+        │                          ▼                                         ▼
+        └──── lockout window ◀──drive ≤ end── return ──rebound from the lower half──▶ next rep (touch-and-go)
+
+The *drive* signal is hip flexion (trunk inclination when hip flexion is not measured on a frame). Thresholds
+are relative to a running standing baseline of the drive, so a calibration offset of a few degrees does not
+shift the reps. Hysteresis (start > end, a return needs a drop of ``return_min_deg``/``return_fraction``
+from the peak) and a minimum descent time keep noise and pauses from splitting or double-counting reps.
+Phase boundaries (bottom, start of the return) are placed afterwards within the rep's own bounded buffer,
+with bands rather than sample-level features, so smoothing differences (live one-euro vs offline
+zero-phase) move them by a frame or two at most. Reps cut by the clip's edges (or by a long gap) are
+reported with ``partial=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from hingecheck.core.movement.faults import (
+    _COLUMN,
+    ANGLES,
+    FaultConfig,
+    FaultJudge,
+    RepFrames,
+    finalise_faults,
+    lumbar_share,
+)
+from hingecheck.core.types import Fault, FrameAngles, Rep
+
+
+@dataclass(frozen=True)
+class RepConfig:
+    """Rep segmentation thresholds, degrees of the drive signal above the standing baseline, and seconds."""
+
+    start_deg: float = 10.0
+    standing_tol_deg: float = 3.0
+    standing_lean_tol_deg: float = 4.0
+    place_deg: float = 1.5
+    end_deg: float = 8.0
+    min_depth_deg: float = 20.0
+    min_descent_s: float = 0.2
+    return_min_deg: float = 6.0
+    return_fraction: float = 0.2
+    bottom_band_deg: float = 4.0
+    bottom_band_fraction: float = 0.06
+    rebound_deg: float = 12.0
+    lockout_s: float = 0.4
+    lockout_max_s: float = 2.0
+    max_gap_s: float = 1.0
+    max_rep_s: float = 30.0
+    lookback_s: float = 3.0
+    baseline_window_s: float = 1.0
+    drive_average_s: float = 0.07
+    max_baseline_deg: float = 10.0
+    max_drive_speed_deg_s: float = 600.0
+    glitch_settle_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class RepStarted:
+    rep_index: int
+    frame: int
+    time_s: float
+    partial: bool
+    phase: str = "descent"  # what live displays show from now on
+
+
+@dataclass(frozen=True)
+class RepBottom:
+    rep_index: int
+    frame: int
+    time_s: float
+    hip_flexion_deg: float | None
+    phase: str = "return"
+
+
+@dataclass(frozen=True)
+class FaultFound:
+    rep_index: int
+    fault: Fault
+
+
+@dataclass(frozen=True)
+class RepCompleted:
+    rep: Rep
+
+
+Event = RepStarted | RepBottom | FaultFound | RepCompleted
+
+
+class State(Enum):
+    UNKNOWN = "unknown"  # not yet seen standing (clip start, or after a long gap)
+    STANDING = "standing"
+    CANDIDATE = "candidate"  # left standing, not deep enough yet to count as a rep
+    DESCENT = "descent"  # includes the bottom: the return is only known once the drive has dropped
+    RETURN = "return"
+    LOCKOUT = "lockout"  # back near standing; a short window to judge the lockout and place the end
+
+
+_Entry = tuple[int, float, float, dict[str, float]]  # frame, time_s, drive, angles
+
+
+class _Active:
+    """The rep being tracked."""
+
+    def __init__(self, frames: RepFrames, judge: FaultJudge, baseline: float, partial_start: bool) -> None:
+        self.frames = frames
+        self.judge = judge
+        self.baseline = baseline
+        self.partial_start = partial_start
+        self.index = 0  # 0 until confirmed
+        self.peak = -math.inf
+        self.bottom_i: int | None = None
+        self.return_i: int | None = None
+        self.return_min = math.inf
+        self.return_min_i = 0
+        self.end_cross_i: int | None = None
+        self.lockout_until = math.inf
+
+    @property
+    def start_s(self) -> float:
+        return self.frames.time_s[0]
+
+    def track_peak(self, d: float) -> None:
+        self.peak = max(self.peak, d)
+
+
+def _finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def drive_of(angles: dict[str, float]) -> float:
+    """Hip flexion drives the segmentation; trunk inclination stands in where the hip is not measured."""
+    return angles["hip"] if _finite(angles["hip"]) else angles["trunk"]
+
+
+def bottom_and_return(frames: RepFrames, stop: int, cfg: RepConfig, baseline: float) -> tuple[int, int]:
+    """First and last buffer positions (< stop) where the drive and the trunk are both near their peaks.
+
+    Using the trunk too places the bottom after a late lumbar takeover (hip stalled, trunk still going) and the
+    start of the return where the low back begins to arch (hip still, trunk coming up).
+    """
+    drive = np.asarray(frames.drive[:stop], float)
+    peak = float(np.nanmax(drive))
+    band = max(cfg.bottom_band_deg, cfg.bottom_band_fraction * (peak - baseline))
+    near = drive >= peak - band
+    trunk = frames.array("trunk", stop)
+    if np.isfinite(trunk).sum() > 0.5 * len(trunk):
+        t_peak = float(np.nanmax(trunk))
+        t_band = max(cfg.bottom_band_deg, cfg.bottom_band_fraction * t_peak)
+        both = near & ~(trunk < t_peak - t_band)  # NaN trunk does not veto
+        if both.any():
+            near = both
+    idx = np.flatnonzero(near)
+    return int(idx[0]), int(idx[-1])
+
+
+def _first_drop(values: np.ndarray, start: int, drop_deg: float) -> int | None:
+    """First position ≥ start where ``values`` lies ``drop_deg`` below its running maximum since ``start``."""
+    run_max = -math.inf
+    for k in range(start, len(values)):
+        v = values[k]
+        if not math.isfinite(v):
+            continue
+        run_max = max(run_max, v)
+        if v <= run_max - drop_deg:
+            return k
+    return None
+
+
+def _none_if_nan(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+class RepTracker:
+    """Feed ``update(frame)`` one FrameAngles at a time; it returns the events that frame caused."""
+
+    def __init__(self, reps: RepConfig | None = None, faults: FaultConfig | None = None) -> None:
+        self.cfg = reps or RepConfig()
+        self.fault_cfg = faults or FaultConfig()
+        self.state = State.UNKNOWN
+        self.reps: list[Rep] = []
+        self._lookback: deque[_Entry] = deque()
+        self._standing: deque[_Entry] = deque()
+        self._last_valid_t: float | None = None
+        self._last_end_frame = -1
+        self._n_reps = 0
+        self._cur: _Active | None = None
+        self._recent: deque[tuple[float, float]] = deque()  # (time_s, drive) of the last drive_average_s
+        self._now: _Entry | None = None  # the current frame with its averaged drive
+        self._prev_pose: tuple[float, float, float] | None = None  # (time_s, hip, trunk) of the previous frame
+        self._glitch_until = -math.inf  # frames before this time are treated as not measured (pose glitch)
+
+    @classmethod
+    def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
+        return cls(settings.typed("reps", RepConfig), settings.typed("faults", FaultConfig))
+
+    # -- standing reference -------------------------------------------------------------------------------
+    @property
+    def baseline(self) -> float:
+        """Median drive of the recent standing frames (0 = calibrated standing), clamped to a plausible drift."""
+        vals = [e[2] for e in self._standing if _finite(e[2])]
+        if not vals:
+            return 0.0
+        m = self.cfg.max_baseline_deg
+        return float(np.clip(np.median(vals), -m, m))
+
+    def _refs(self) -> dict[str, float]:
+        refs = {}
+        for k in ANGLES:
+            vals = [e[3][k] for e in self._standing if _finite(e[3][k])]
+            refs[k] = float(np.median(vals)) if vals else 0.0
+        return refs
+
+    def _add_standing(self, entry: _Entry) -> None:
+        """Feed the standing reference, but never with a lean back: a lockout that overshoots standing (hip
+        extended, trunk behind vertical) would drag the baseline and the per-angle references with it, and then
+        true standing would no longer count as standing (the next reps misplaced, flexion faults invented)."""
+        if self._standing:
+            if _finite(entry[2]) and entry[2] < self.baseline - self.cfg.standing_tol_deg:
+                return
+            trunk = entry[3]["trunk"]
+            trunks = [e[3]["trunk"] for e in self._standing if _finite(e[3]["trunk"])]
+            if _finite(trunk) and trunks and trunk < float(np.median(trunks)) - self.cfg.standing_lean_tol_deg:
+                return
+        self._standing.append(entry)
+        while self._standing and entry[1] - self._standing[0][1] > self.cfg.baseline_window_s:
+            self._standing.popleft()
+
+    @property
+    def phase(self) -> str:
+        """standing / descent / return / lockout (what a live display shows); candidate counts as descent."""
+        if self.state in (State.UNKNOWN, State.STANDING):
+            return "standing"
+        if self.state == State.CANDIDATE:
+            return "descent"
+        return self.state.value
+
+    # -- streaming ----------------------------------------------------------------------------------------
+    def update(self, frame: FrameAngles) -> list[Event]:
+        angles = {k: float(getattr(frame, _COLUMN[k])) for k in ANGLES}
+        if not frame.detected:
+            angles = dict.fromkeys(ANGLES, math.nan)
+        d = drive_of(angles)
+        t = float(frame.time_s)
+        if self._is_glitch(t, angles):  # an implausible jump of the pose: the frame counts as not measured
+            angles = dict.fromkeys(ANGLES, math.nan)
+            d = math.nan
+        entry: _Entry = (int(frame.index), t, d, angles)
+        if _finite(d):
+            self._recent.append((t, d))
+        while self._recent and t - self._recent[0][0] > self.cfg.drive_average_s + 1e-9:
+            self._recent.popleft()
+        self._lookback.append(entry)
+        while self._lookback and t - self._lookback[0][1] > self.cfg.lookback_s:
+            self._lookback.popleft()
+        events: list[Event] = []
+        cur = self._cur
+        if cur is not None:
+            cur.frames.append(entry[0], t, d, angles)
+            if t - cur.start_s > self.cfg.max_rep_s:  # e.g. someone resting bent over: stop tracking
+                events += self._close(partial=True, end_i=None)
+                self.state = State.UNKNOWN
+                return events
+        if not _finite(d):
+            if self._last_valid_t is not None and t - self._last_valid_t > self.cfg.max_gap_s:
+                if cur is not None:
+                    events += self._close(partial=True, end_i=None)
+                self.state = State.UNKNOWN
+            return events
+        self._last_valid_t = t
+        # decisions use a short causal mean of the drive (a peak of raw samples over-reads); placement uses raw
+        self._now = (entry[0], t, sum(v for _, v in self._recent) / len(self._recent), angles)
+        handler = {
+            State.UNKNOWN: self._on_unknown,
+            State.STANDING: self._on_standing,
+            State.CANDIDATE: self._on_candidate,
+            State.DESCENT: self._on_descent,
+            State.RETURN: self._on_return,
+            State.LOCKOUT: self._on_lockout,
+        }[self.state]
+        events += handler(self._now)
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of the stream: a rep still under way is reported as partial."""
+        cur, events = self._cur, []
+        if cur is None:
+            return events
+        if self.state == State.CANDIDATE:
+            if cur.peak - cur.baseline >= self.cfg.min_depth_deg:
+                events += self._confirm(partial=True)
+                events += self._close(partial=True, end_i=None)
+            else:
+                self._cur = None
+        elif self.state == State.LOCKOUT:
+            events += self._close(partial=False, end_i=self._end_index(cur))
+        else:
+            events += self._close(partial=True, end_i=None)
+        self.state = State.UNKNOWN
+        return events
+
+    def _is_glitch(self, t: float, angles: dict[str, float]) -> bool:
+        """Whether the frame at ``t`` lies in a pose glitch: hip or trunk moved faster than a body can, or just did.
+
+        A landmark that jumps to another body part (seen with a low, wide camera) swings the hip reading by
+        tens of degrees per frame and back, which would split a rep into short phantom reps. A hinge moves the
+        hip and trunk at most ~200°/s (devset and stress ground truth ≤ 190°/s, measured ≤ 300°/s); faster than
+        ``max_drive_speed_deg_s`` between consecutive frames is not a movement. Each angle is compared with
+        itself (the drive may switch between hip and trunk). Smoothing smears a jump over neighbouring frames,
+        so the frames within ``glitch_settle_s`` after the last jump are dropped too; the rep then bridges the
+        glitch like any short gap (a longer one cuts it, ``max_gap_s``).
+        """
+        hip, trunk = angles["hip"], angles["trunk"]
+        if not (_finite(hip) or _finite(trunk)):
+            return t < self._glitch_until
+        prev, self._prev_pose = self._prev_pose, (t, hip, trunk)
+        if prev is not None and 0.0 < t - prev[0] <= 0.1:  # consecutive frames only: a gap hides the path
+            limit = self.cfg.max_drive_speed_deg_s * (t - prev[0])
+            if any(_finite(a) and _finite(b) and abs(a - b) > limit for a, b in ((hip, prev[1]), (trunk, prev[2]))):
+                self._glitch_until = t + self.cfg.glitch_settle_s
+        return t < self._glitch_until
+
+    # -- state handlers -----------------------------------------------------------------------------------
+    def _on_unknown(self, e: _Entry) -> list[Event]:
+        base = self.baseline
+        if e[2] <= base + self.cfg.end_deg:
+            self.state = State.STANDING
+            self._add_standing(e)
+        elif e[2] >= base + self.cfg.start_deg:  # the clip (or the view) begins inside a rep
+            return self._begin([e], partial_start=True)
+        return []
+
+    def _on_standing(self, e: _Entry) -> list[Event]:
+        base = self.baseline
+        if e[2] >= base + self.cfg.start_deg:
+            return self._begin(self._lookback_entries(base), partial_start=False)
+        # Until the standing reference spans half its window it is not trusted as a gate (one noisy first sample,
+        # e.g. a live smoother's start, would otherwise lock the baseline low and misplace the next rep's start)
+        settled = bool(self._standing) and e[1] - self._standing[0][1] >= 0.5 * self.cfg.baseline_window_s
+        if e[2] <= base + (self.cfg.standing_tol_deg if settled else self.cfg.end_deg):
+            self._add_standing(e)
+        return []
+
+    def _on_candidate(self, e: _Entry) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        cur.track_peak(e[2])
+        if e[2] <= cur.baseline + self.cfg.end_deg:  # came back up before it was a rep: a fidget
+            self._cur = None
+            self.state = State.STANDING
+            return []
+        if e[2] - cur.baseline >= self.cfg.min_depth_deg and e[1] - cur.start_s >= self.cfg.min_descent_s:
+            return self._confirm(partial=cur.partial_start)
+        return []
+
+    def _on_descent(self, e: _Entry) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        cur.track_peak(e[2])
+        i = len(cur.frames) - 1
+        events = self._judge(i, "descent")
+        hysteresis = max(self.cfg.return_min_deg, self.cfg.return_fraction * (cur.peak - cur.baseline))
+        if e[2] <= cur.peak - hysteresis:
+            cur.bottom_i, cur.return_i = bottom_and_return(cur.frames, i + 1, self.cfg, cur.baseline)
+            cur.return_min, cur.return_min_i = e[2], i
+            self.state = State.RETURN
+            hip = cur.frames.values["hip"][cur.bottom_i]
+            events.append(
+                RepBottom(cur.index, cur.frames.frame[cur.bottom_i], cur.frames.time_s[cur.bottom_i], _none_if_nan(hip))
+            )
+        return events
+
+    def _on_return(self, e: _Entry) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        i = len(cur.frames) - 1
+        events = self._judge(i, "return")
+        if e[2] < cur.return_min:
+            cur.return_min, cur.return_min_i = e[2], i
+        if e[2] <= cur.baseline + self.cfg.end_deg:
+            cur.end_cross_i = i
+            cur.lockout_until = e[1] + self.cfg.lockout_s
+            self.state = State.LOCKOUT
+            events += self._judge(i, "lockout")
+        elif e[2] >= cur.return_min + self.cfg.rebound_deg:
+            depth = cur.peak - cur.baseline
+            if cur.return_min - cur.baseline <= 0.5 * depth:
+                # touch-and-go: this rep ends at the turn, the next one starts there
+                turn = cur.return_min_i
+                entries = [self._entry_at(cur.frames, k) for k in range(turn, i + 1)]
+                baseline, refs = cur.baseline, cur.frames.ref
+                events += self._close(partial=False, end_i=turn)
+                events += self._begin(entries, partial_start=False, baseline=baseline, refs=refs)
+            else:
+                self.state = State.DESCENT  # went down again before coming up: same rep
+        return events
+
+    def _on_lockout(self, e: _Entry) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        if e[2] >= self.baseline + self.cfg.start_deg:  # next rep began before the lockout window ended
+            events = self._close(partial=False, end_i=self._end_index(cur))
+            self.state = State.STANDING
+            return events + self._on_standing(e)
+        i = len(cur.frames) - 1
+        events = self._judge(i, "lockout")
+        # a lean back past standing keeps the lockout open (it is judged there, and it is not standing), up to
+        # lockout_max_s after the top was reached
+        if self._leaning_back(cur, i) and e[1] < cur.lockout_until - self.cfg.lockout_s + self.cfg.lockout_max_s:
+            return events
+        if e[1] >= cur.lockout_until:
+            events += self._close(partial=False, end_i=self._end_index(cur))
+            self.state = State.STANDING
+            if e[2] <= self.baseline + self.cfg.standing_tol_deg:
+                self._add_standing(e)
+        return events
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _lookback_entries(self, base: float) -> list[_Entry]:
+        """Frames from the last standing frame before the rep (drive within ``place_deg`` of the baseline) to now."""
+        entries = [e for e in self._lookback if e[0] > self._last_end_frame]
+        start = 0
+        for limit in (self.cfg.place_deg, self.cfg.standing_tol_deg, self.cfg.end_deg):
+            found = [k for k in range(len(entries) - 1) if _finite(entries[k][2]) and entries[k][2] <= base + limit]
+            if found:
+                start = found[-1]
+                break
+        return entries[start:]
+
+    @staticmethod
+    def _entry_at(frames: RepFrames, k: int) -> _Entry:
+        return (frames.frame[k], frames.time_s[k], frames.drive[k], {a: frames.values[a][k] for a in ANGLES})
+
+    def _begin(
+        self,
+        entries: list[_Entry],
+        partial_start: bool,
+        baseline: float | None = None,
+        refs: dict[str, float] | None = None,
+    ) -> list[Event]:
+        frames = RepFrames(ref=refs if refs is not None else self._refs())
+        for fr, t, d, a in entries:
+            frames.append(fr, t, d, a)
+        cur = _Active(
+            frames, FaultJudge(self.fault_cfg), self.baseline if baseline is None else baseline, partial_start
+        )
+        for _, _, d, _ in entries:
+            if _finite(d):
+                cur.track_peak(d)
+        self._cur = cur
+        self.state = State.CANDIDATE
+        return self._on_candidate(self._now) if self._now is not None else []
+
+    def _confirm(self, partial: bool) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        self._n_reps += 1
+        cur.index = self._n_reps
+        cur.partial_start = partial
+        self.state = State.DESCENT
+        events: list[Event] = [RepStarted(cur.index, cur.frames.frame[0], cur.frames.time_s[0], partial)]
+        for k in range(len(cur.frames)):  # judge what was buffered before the rep was confirmed
+            events += self._judge(k, "descent")
+        return events
+
+    def _judge(self, i: int, phase: str) -> list[Event]:
+        cur = self._cur
+        assert cur is not None
+        return [FaultFound(cur.index, f) for f in cur.judge.update(cur.frames, i, phase)]
+
+    def _end_index(self, cur: _Active) -> int:
+        """First frame after the end crossing back within ``place_deg`` of standing and not leaning back (a lean
+        back past standing belongs to the rep's lockout), else the crossing."""
+        assert cur.end_cross_i is not None
+        limit = cur.baseline + self.cfg.place_deg
+        for k in range(cur.end_cross_i, len(cur.frames)):
+            d = cur.frames.drive[k]
+            if _finite(d) and d <= limit and not self._leaning_back(cur, k):
+                return k
+        return cur.end_cross_i
+
+    def _leaning_back(self, cur: _Active, k: int) -> bool:
+        """The trunk is behind its standing inclination by more than ``standing_lean_tol_deg`` at position k."""
+        return cur.frames.rise("trunk", k) <= -self.cfg.standing_lean_tol_deg
+
+    def _close(self, partial: bool, end_i: int | None) -> list[Event]:
+        cur = self._cur
+        self._cur = None
+        if cur is None or cur.index == 0:
+            return []
+        rep = build_rep(cur.index, cur.frames, end_i, partial or cur.partial_start, cur, self.cfg, self.fault_cfg)
+        if end_i is not None:
+            self._last_end_frame = cur.frames.frame[end_i]
+        self.reps.append(rep)
+        return [RepCompleted(rep)]
+
+
+def build_rep(
+    index: int,
+    frames: RepFrames,
+    end_i: int | None,
+    partial: bool,
+    cur: _Active,
+    cfg: RepConfig,
+    fcfg: FaultConfig,
+) -> Rep:
+    """Measures of a finished rep from its buffer: phase times, peaks, lumbar share, hinge capacity, lead."""
+    stop = (end_i + 1) if end_i is not None else len(frames)
+    if cur.bottom_i is not None:
+        # placed again over the whole rep: the return may have been confirmed early (noise on a stalled hip)
+        bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)
+    else:  # never came back up (cut by the clip's end): the bottom so far, no return
+        bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)[0], None
+    t = frames.time_s
+
+    def peak(name: str) -> float | None:
+        a = np.asarray(frames.values[name][:stop], float)
+        return float(np.nanmax(a)) if np.isfinite(a).any() else None
+
+    lumbar_ok = frames.coverage("lumbar", stop) >= fcfg.min_lumbar_coverage
+    share = capacity = lead = lumbar_peak_rise = None
+    if lumbar_ok:
+        shares = [
+            lumbar_share(frames, k, fcfg.share_min_motion_deg)
+            for k in range(max(0, bottom_i - 2), min(stop, bottom_i + 3))
+        ]
+        shares = [s for s in shares if math.isfinite(s)]
+        share = float(np.median(shares)) if shares else None
+        lum = frames.array("lumbar", stop)
+        lumbar_peak_rise = float(np.nanmax(lum))
+        descent_end = (return_i if return_i is not None else bottom_i) + 1
+        passed = np.flatnonzero(lum[:descent_end] >= fcfg.lumbar_onset_deg)
+        if len(passed):
+            capacity = _none_if_nan(frames.values["hip"][passed[0]])
+        if return_i is not None:
+            k_hip = _first_drop(frames.array("hip", stop), bottom_i, fcfg.lead_deg)
+            k_lum = _first_drop(lum, bottom_i, fcfg.lead_deg)
+            if k_hip is not None and k_lum is not None:
+                lead = t[k_hip] - t[k_lum]
+    # faults stay as judged (live has already shown them): each was sustained on frames where it was measured
+    faults = sorted(cur.judge.found.values(), key=lambda f: f.time_s)
+    finalise_faults(faults, lumbar_peak_rise, capacity, lead)
+    end_s = t[end_i] if end_i is not None else None
+    return Rep(
+        index=index,
+        start_s=t[0],
+        bottom_s=t[bottom_i],
+        end_s=end_s,
+        start_frame=frames.frame[0],
+        bottom_frame=frames.frame[bottom_i],
+        end_frame=frames.frame[end_i] if end_i is not None else None,
+        return_start_s=t[return_i] if return_i is not None else None,
+        partial=partial,
+        peak_hip_flexion_deg=peak("hip"),
+        peak_lumbar_flexion_deg=peak("lumbar") if lumbar_ok else None,
+        peak_knee_flexion_deg=peak("knee"),
+        peak_trunk_inclination_deg=peak("trunk"),
+        lumbar_share=share,
+        hinge_capacity_deg=capacity,
+        lumbar_lead_s=lead,
+        descent_s=t[bottom_i] - t[0],
+        hold_s=(t[return_i] - t[bottom_i]) if return_i is not None else None,
+        return_s=(end_s - t[return_i]) if (return_i is not None and end_s is not None) else None,
+        faults=faults,
+    )

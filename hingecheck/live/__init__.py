@@ -1,0 +1,1 @@
+"""Live coaching: capture thread, session loop, window, recording, audio cues."""

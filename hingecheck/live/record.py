@@ -1,0 +1,154 @@
+"""``live --record``: keep the processed frames and turn the session into the same outputs as ``analyze``.
+
+The processing thread only hands frames over; a low-priority writer thread encodes them (H.264) so encoding
+never competes with pose inference for the frame budget. At the end of the session the recording is the
+"source" that ``report.outputs.write_outputs`` decodes for annotated.mp4, so annotated.mp4, frames.csv and the
+reps all refer to exactly the processed frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from hingecheck.core.kinematics import FrameMeasurement, assess_view
+from hingecheck.core.settings import Settings
+from hingecheck.core.types import AngleSeries, FrameAngles, PoseFrame, Rep, VideoInfo
+from hingecheck.io.pose import ModelInfo
+from hingecheck.io.video import VideoWriter
+from hingecheck.pipeline import MIN_DETECTION_RATE_OK, Measured, capture_warnings
+from hingecheck.result import AnalysisResult
+
+_STOP = object()
+
+
+class RawRecorder:
+    """Encode processed frames in a background thread; ``put`` blocks only if the encoder falls far behind."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, max_queued: int = 90) -> None:
+        self.path = path
+        # near-lossless (it is re-analysed later) with the cheapest preset: it shares the cores with the coach
+        self._writer = VideoWriter(path, width, height, fps, crf=18, preset="ultrafast")
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, max_queued))
+        self.frames_written = 0
+        self.stalls = 0  # times the processing thread had to wait for the encoder
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hingecheck-record", daemon=True)
+        self._thread.start()
+
+    def put(self, rgb: np.ndarray, time_s: float) -> None:
+        try:
+            self._queue.put_nowait((rgb, time_s))
+        except queue.Full:
+            self.stalls += 1
+            self._queue.put((rgb, time_s))
+
+    def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # Linux: per-thread niceness; elsewhere not needed
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            if self.error is not None:
+                continue  # keep draining so the processing thread never blocks on a dead writer
+            rgb, time_s = item  # type: ignore[misc]
+            try:
+                self._writer.write(rgb, time_s)
+                self.frames_written += 1
+            except Exception as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+        try:
+            self._writer.close()
+        except Exception as exc:
+            self.error = self.error or exc
+
+
+def reindexed(pose: PoseFrame, index: int) -> PoseFrame:
+    """The pose, without its mask, numbered as the ``index``-th processed frame (the recording's frame index)."""
+    p = pose.without_mask()
+    p.index = index
+    return p
+
+
+def build_session_result(
+    *,
+    info: VideoInfo,
+    poses: list[PoseFrame],
+    measurements: list[FrameMeasurement],
+    angles: list[FrameAngles | None],
+    reps: list[Rep],
+    luma: list[float],
+    facing: str | None,
+    calibration: dict,
+    calibration_warnings: list,
+    settings: Settings,
+    model: ModelInfo,
+    timings_s: dict[str, float],
+    decode_errors: list[str],
+) -> AnalysisResult:
+    """An AnalysisResult for the processed frames, with the same status rules as ``pipeline.analyze``."""
+    frames = [
+        a if a is not None else FrameAngles(p.index, p.time_s, p.detected) for a, p in zip(angles, poses, strict=True)
+    ]
+    # the movement stage needs no person for undetected frames; keep 'detected' from the pose, not the angles
+    for a, p in zip(frames, poses, strict=True):
+        a.detected = bool(p.detected)
+    series = AngleSeries.from_frames(frames)
+    result = AnalysisResult(
+        video=info,
+        status="ok",
+        message="",
+        angles=series,
+        poses=poses,
+        dorsal_contours=[m.dorsal_contour for m in measurements],
+        reps=reps,
+        facing=facing,
+        calibration=calibration,
+        settings=settings.values,
+        settings_hash=settings.hash,
+        config_source=settings.source,
+        model={"name": model.name, "sha256": model.sha256, "verified": model.verified},
+        timings_s=timings_s,
+    )
+    measured = Measured(poses, measurements, luma, decode_errors)
+    detection_rate = result.detection_rate
+    result.warnings = capture_warnings(measured, detection_rate)
+    if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
+        result.status = "no_person"
+        result.message = (
+            "no person was found in the session"
+            if detection_rate == 0.0
+            else f"a person was found in only {detection_rate:.0%} of the frames: too little to analyse"
+        )
+        result.reps = []
+        return result
+    result.warnings += calibration_warnings + assess_view(measurements, poses)
+    return result
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 3)
+
+
+def calibration_info(calibrations: list, automatic_fallback: bool) -> dict:
+    if not calibrations:
+        return {"automatic": True, "found": False, "start_s": None, "end_s": None, "live": True}
+    c = calibrations[-1]
+    return {
+        "automatic": bool(automatic_fallback),
+        "found": bool(c.found),
+        "start_s": _finite_or_none(c.start_s),
+        "end_s": _finite_or_none(c.end_s),
+        "live": True,
+        "n_calibrations": len(calibrations),
+    }

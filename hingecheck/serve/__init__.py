@@ -1,0 +1,1 @@
+"""The clinician portal (``hingecheck serve``): uploads, accounts, review."""

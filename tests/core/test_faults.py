@@ -1,0 +1,208 @@
+"""Fault rules and cues (hingecheck/movement/faults.py, cues.py) on constructed angle sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hingecheck.core.movement import CUES, FAULT_CODES, FaultConfig, analyse_reps
+from hingecheck.core.settings import load_settings
+from hingecheck.core.types import Fault
+from tests.synthetic import Timeline, add_measurement_noise, smooth
+
+SETTINGS = load_settings()
+FPS = 30.0
+
+
+def one_rep(descent: list[tuple[float, dict]], hold_s: float = 0.3, back: list[tuple[float, dict]] | None = None):
+    tl = Timeline(fps=FPS).stand(1.0)
+    for dur, angles in descent:
+        tl.move(dur, **angles)
+    tl.hold(hold_s)
+    for dur, angles in back or [(1.0, {})]:
+        tl.move(dur, **angles)
+    return tl.stand(1.0)
+
+
+def codes(tl: Timeline, **noise) -> list[list[str]]:
+    s = tl.series()
+    if noise:
+        s = smooth(add_measurement_noise(s, np.random.default_rng(noise.pop("seed", 0)), **noise))
+    return [sorted(r.fault_codes) for r in analyse_reps(s, SETTINGS)]
+
+
+GOOD_DEEP = one_rep([(1.6, dict(hip=88, lumbar=5, knee=18))])
+LATE_TAKEOVER = one_rep([(0.9, dict(hip=41, lumbar=2, knee=12)), (0.7, dict(hip=43, lumbar=34, knee=12))])
+STOOP = one_rep([(1.6, dict(hip=32, lumbar=38, knee=10))])
+LOW_BACK_RETURN = one_rep(
+    [(1.4, dict(hip=78, lumbar=4, knee=15))], back=[(0.4, dict(hip=77, lumbar=-16, knee=15)), (1.2, {})]
+)
+
+
+def test_good_hinge_has_no_fault_even_with_a_growing_lumbar_over_read():
+    assert codes(GOOD_DEEP) == [[]]
+    for seed in range(6):  # noise + ~10° over-read of the lumbar at 80° hip flexion, as measured from a silhouette
+        assert codes(GOOD_DEEP, seed=seed, n_gaps=1) == [[]], f"seed {seed}"
+
+
+def test_late_takeover_is_flagged_with_hinge_capacity_and_numbers():
+    reps = analyse_reps(LATE_TAKEOVER.series(), SETTINGS)
+    assert [r.fault_codes for r in reps] == [["spinal_flexion_takeover"]]
+    rep = reps[0]
+    assert rep.hinge_capacity_deg == pytest.approx(42, abs=2)  # where the hips stopped
+    assert rep.lumbar_share > 0.4
+    fault = rep.faults[0]
+    assert fault.message == "low back rounded 34° from 42° of hip flexion"
+    assert fault.cue == CUES["spinal_flexion_takeover"]
+    # judged during the descent, when the lumbar passed tolerance (1.0 s + 0.9 s + part of the takeover)
+    assert 1.9 < fault.time_s < 2.6 and fault.time_s < rep.bottom_s
+    assert fault.frame == round(fault.time_s * FPS)
+
+
+def test_stoop_is_flagged_from_low_hip_flexion():
+    reps = analyse_reps(STOOP.series(), SETTINGS)
+    assert reps[0].fault_codes == ["spinal_flexion_takeover"]
+    assert reps[0].hinge_capacity_deg < 15  # the lumbar took part from the start
+    for seed in range(4):
+        assert codes(STOOP, seed=seed) == [["spinal_flexion_takeover"]]
+
+
+def test_pelvic_tilt_missing_falls_back_to_trunk_share():
+    s = LATE_TAKEOVER.series()
+    s.pelvic_tilt_deg[:] = np.nan
+    assert [r.fault_codes for r in analyse_reps(s, SETTINGS)] == [["spinal_flexion_takeover"]]
+    s = GOOD_DEEP.series()
+    s.pelvic_tilt_deg[:] = np.nan
+    s.lumbar_flexion_deg += 0.2 * s.hip_flexion_deg  # over-read up to ~18°: still a small share of the trunk motion
+    assert [r.fault_codes for r in analyse_reps(s, SETTINGS)] == [[]]
+
+
+def test_extension_from_low_back_at_the_start_of_the_return():
+    reps = analyse_reps(LOW_BACK_RETURN.series(), SETTINGS)
+    assert [r.fault_codes for r in reps] == [["extension_from_low_back"]]
+    rep = reps[0]
+    assert rep.lumbar_lead_s > 0.2  # the lumbar moved first
+    fault = rep.faults[0]
+    assert fault.time_s == pytest.approx(2.7, abs=0.3)  # onset of the return (hold ends at 2.7 s)
+    assert "arching the low back" in fault.message and "led the hips by" in fault.message
+    for seed in range(6):
+        assert codes(LOW_BACK_RETURN, seed=seed, n_gaps=1) == [["extension_from_low_back"]], f"seed {seed}"
+
+
+def test_hip_led_return_of_a_flexed_spine_is_not_extension_from_low_back():
+    # a stoop whose return is led by the hips: the lumbar unrounds only once the hips have extended
+    tl = one_rep([(1.6, dict(hip=35, lumbar=36, knee=10))], back=[(0.5, dict(hip=22, lumbar=33, knee=6)), (1.0, {})])
+    assert codes(tl) == [["spinal_flexion_takeover"]]
+    assert analyse_reps(tl.series(), SETTINGS)[0].lumbar_lead_s < 0
+    assert analyse_reps(GOOD_DEEP.series(), SETTINGS)[0].lumbar_lead_s < 0  # hips first
+
+
+def test_lockout_hyperextension():
+    lean = one_rep([(1.4, dict(hip=75, lumbar=4, knee=15))], back=[(1.0, dict(trunk_extra=-14, lumbar=-6)), (0.6, {})])
+    arch = one_rep([(1.4, dict(hip=75, lumbar=4, knee=15))], back=[(1.0, dict(lumbar=-16, trunk_extra=16)), (0.6, {})])
+    assert codes(lean) == [["lockout_hyperextension"]]
+    assert codes(arch) == [["lockout_hyperextension"]]
+    fault = analyse_reps(lean.series(), SETTINGS)[0].faults[0]
+    assert fault.message.startswith("leaned back 1") and "past upright at the top" in fault.message
+    assert fault.cue == CUES["lockout_hyperextension"]
+    assert codes(GOOD_DEEP) == [[]]
+
+
+def test_knee_dominant():
+    squat = one_rep([(1.4, dict(hip=95, lumbar=5, knee=100))])
+    rdl = one_rep([(1.4, dict(hip=85, lumbar=4, knee=30))])
+    reps = analyse_reps(squat.series(), SETTINGS)
+    assert [r.fault_codes for r in reps] == [["knee_dominant"]]
+    assert "knees bent" in reps[0].faults[0].message
+    assert codes(rdl) == [[]]
+
+
+def test_no_lumbar_faults_are_invented_when_the_lumbar_is_not_measured():
+    for tl in (STOOP, LOW_BACK_RETURN):
+        s = tl.series()
+        s.lumbar_flexion_deg[:] = np.nan
+        rep = analyse_reps(s, SETTINGS)[0]
+        assert rep.faults == []
+        assert rep.peak_lumbar_flexion_deg is None and rep.lumbar_share is None
+        assert rep.hinge_capacity_deg is None and rep.lumbar_lead_s is None
+        assert rep.peak_hip_flexion_deg is not None
+
+
+def test_thresholds_come_from_the_config(tmp_path):
+    cfg = tmp_path / "lenient.toml"
+    cfg.write_text("[faults]\nlumbar_tolerance_deg = 50.0\nreturn_lumbar_extension_deg = 30.0\n")
+    settings = load_settings(cfg)
+    assert settings.typed("faults", FaultConfig).lumbar_tolerance_deg == 50.0
+    assert [r.fault_codes for r in analyse_reps(STOOP.series(), settings)] == [[]]
+    assert [r.fault_codes for r in analyse_reps(LOW_BACK_RETURN.series(), settings)] == [[]]
+
+
+def test_every_fault_code_has_a_short_cue():
+    assert set(CUES) == set(FAULT_CODES)
+    for cue in CUES.values():
+        assert 20 < len(cue) < 80 and cue.endswith(".")
+
+
+def test_fault_dict_is_serialisable():
+    rep = analyse_reps(LATE_TAKEOVER.series(), SETTINGS)[0]
+    d = rep.to_dict()
+    f = d["faults"][0]
+    assert f["code"] == "spinal_flexion_takeover" and f["message"] and f["cue"]
+    assert d["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
+    assert f["details"]["hinge_capacity_deg"] == pytest.approx(rep.hinge_capacity_deg, abs=0.01)
+    # a detail that could not be measured is null (summary.json is strict JSON: no NaN)
+    unmeasured = Fault(
+        "lockout_hyperextension", 1.0, 30, "m", "c", {"lean_back_deg": 9.0, "lumbar_extension_deg": float("nan")}
+    )
+    assert unmeasured.to_dict()["details"] == {"lean_back_deg": 9.0, "lumbar_extension_deg": None}
+
+
+def _with_hip_following_lumbar(tl: Timeline, deg_per_deg: float):
+    """A silhouette's pelvis reading follows the lumbar: the measured hip gains ``deg_per_deg`` per lumbar degree."""
+    s = tl.series()
+    s.hip_flexion_deg = np.asarray(s.hip_flexion_deg) + deg_per_deg * np.asarray(s.lumbar_flexion_deg)
+    return s
+
+
+def test_low_back_return_is_found_when_the_measured_hip_follows_the_lumbar():
+    # a late takeover, then the return starts by unrounding the low back while the hips stay (devset "both")
+    both = one_rep(
+        [(0.9, dict(hip=45, lumbar=2, knee=12)), (0.6, dict(hip=46, lumbar=30, knee=12))],
+        back=[(0.4, dict(hip=45.5, lumbar=12, knee=12)), (1.2, {})],
+    )
+    for leak in (0.0, 0.4, 0.75):  # 0.75°/°: the hips "move" 6° by the time the lumbar has extended 8°
+        reps = analyse_reps(_with_hip_following_lumbar(both, leak), SETTINGS)
+        assert [sorted(r.fault_codes) for r in reps] == [sorted(FAULT_CODES[:2])], f"leak {leak}"
+
+
+def test_hip_led_stoop_return_is_not_a_low_back_return_despite_the_leak():
+    # hips and lumbar come back together from a stoop: the lumbar extends as much as the hips, but never first
+    for leak in (0.0, 0.4, 0.75):
+        reps = analyse_reps(_with_hip_following_lumbar(STOOP, leak), SETTINGS)
+        assert [r.fault_codes for r in reps] == [["spinal_flexion_takeover"]], f"leak {leak}"
+
+
+def test_squat_and_lean_back_are_found_on_a_rendered_clip(sample_lockout_squat, tmp_path):
+    """The whole pipeline on video (hinge_lockout_squat: good, stoop, squat, lean back at lockout): each rep gets
+    exactly its labelled faults, so the knee and lockout rules hold on measured angles, not only on constructed
+    ones. The lean back must not feed the standing reference either (the next frames would stop counting as
+    standing and the clip's last rep would be cut)."""
+    import json
+
+    from hingecheck.api import analyze_to_dir
+    from hingecheck.pipeline import AnalyzeOptions
+
+    labels = json.loads(sample_lockout_squat.with_name("hinge_lockout_squat_reps.json").read_text())["reps"]
+    result = analyze_to_dir(sample_lockout_squat, tmp_path, AnalyzeOptions(write_video=False))
+    assert result.ok, result.message
+    summary = json.loads((tmp_path / "summary.json").read_text())  # strict JSON: unmeasured details are null
+    assert [sorted(f["code"] for f in r["faults"]) for r in summary["reps"]] == [sorted(r["labels"]) for r in labels]
+    assert [r.partial for r in result.reps] == [False] * len(labels)
+    assert [sorted(r.fault_codes) for r in result.reps] == [sorted(rep["labels"]) for rep in labels]
+    squat = result.reps[[rep["type"] for rep in labels].index("knee_dominant")]
+    assert squat.faults[0].details["knee_flexion_deg"] >= 45.0  # flagged once the knee passed the threshold
+    peak_knee = float(np.nanmax(result.angles.knee_flexion_deg[squat.start_frame : squat.end_frame + 1]))
+    truth = next(rep for rep in labels if rep["type"] == "knee_dominant")["peak_knee_flexion_deg"]
+    assert peak_knee == pytest.approx(truth, abs=6.0)
+    lean = next(f for r in result.reps for f in r.faults if f.code == "lockout_hyperextension")
+    assert lean.details["lean_back_deg"] >= 8.0
