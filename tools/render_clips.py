@@ -488,7 +488,11 @@ LEAN_MAX_DELAY_S = 0.27
 LEAN_MIN_HELD_S = 0.3
 KNEE_LABEL_DEG = 50.0  # knee_dominant: knee >= this and >= KNEE_LABEL_RATIO x hip on >= KNEE_MIN_FRAMES descent frames
 KNEE_LABEL_RATIO = 0.7
-KNEE_MIN_FRAMES = 6
+KNEE_MIN_FRAMES = 6  # at 30 fps; scaled with --fps (0.2 s)
+
+
+def knee_min_frames() -> int:
+    return KNEE_MIN_FRAMES if FPS == 30 else max(3, int(round(KNEE_MIN_FRAMES * FPS / 30)))
 
 
 def lockout_record(m: dict, ang: dict[str, np.ndarray]) -> dict:
@@ -584,7 +588,7 @@ def check_new_labels(rec: dict, ang: dict[str, np.ndarray]) -> bool:
         ok = ok and LEAN_BACK_DEG <= lo["max_lean_back_deg"] <= 19.0
     else:  # knee_dominant
         sq = rec["squat"]
-        ok = ok and sq["knee_at_bottom_deg"] >= 55.0 and sq["knee_dominant_descent_frames"] >= KNEE_MIN_FRAMES
+        ok = ok and sq["knee_at_bottom_deg"] >= 55.0 and sq["knee_dominant_descent_frames"] >= knee_min_frames()
         knee, hip = ang["knee_flexion_deg"][sl], ang["hip_flexion_deg"][sl]
         ok = ok and bool(np.all((knee < 45) | (knee >= KNEE_LABEL_RATIO * hip)))
         # no lockout: no lean back, no arch past standing
@@ -741,8 +745,11 @@ class Body:
         assert n == len(verts)
         return {"vertices": verts + off[:, None], "bones": bones + off[:, None]}
 
-    def colours(self, look: dict, arms_pose: str) -> np.ndarray:
-        """Per-vertex sRGB colours (V,4 uint8): skin, shirt, lower garment, shoes, hair."""
+    def colours(self, look: dict, arms_pose: str, top_hem_drop_m: float = 0.0) -> np.ndarray:
+        """Per-vertex sRGB colours (V,4 uint8): skin, shirt, lower garment, shoes, hair.
+
+        ``top_hem_drop_m`` lowers the shirt's hem below the waist (long loose tops, hoodies; 0 = as before).
+        The garment regions are kept in ``self.regions`` for the clothing geometry (``Dress``)."""
         v = self.rest_vertices.copy()
         v[:, 2] -= self.floor_z
         rb = self.rest_bones.copy()
@@ -753,6 +760,8 @@ class Body:
         knee_z = self.head(rb, "lowerleg01.L")[2]
         ankle_z = self.head(rb, "foot.L")[2]
         waist_z = hip_z + 0.55 * (self.head(rb, "spine04")[2] - hip_z) + 0.06 * self.stature
+        if top_hem_drop_m:
+            waist_z = waist_z - top_hem_drop_m
         neck_z = self.head(rb, "neck01")[2]
         is_arm = np.array([d.split(".")[0] in ARM_BONES or d.startswith(("finger", "metacarpal")) for d in dom])
         is_head = np.isin(dom, ["head", "eye.L", "eye.R", "neck02", "neck03"]) | (dom == "jaw")
@@ -763,6 +772,7 @@ class Body:
             hem_z = hip_z - look["shorts_hem"] * (hip_z - knee_z)
         lower = (~is_arm) & (~is_head) & (z >= hem_z) & (z < waist_z)
         shirt = (~is_arm) & (~is_head) & (z >= waist_z) & (z < neck_z - 0.01 * self.stature)
+        torso_shirt = shirt.copy()
         # sleeves: distance along the arm from the shoulder joint
         for s in ("L", "R"):
             sh = self.head(rb, f"upperarm01.{s}")
@@ -785,6 +795,19 @@ class Body:
             top = z > eye[2] + 0.045
             drop = 0.09 if look["hair_style"] == "long" else 0.02
             hair = is_head & (top | (back & (z > eye[2] - drop)))
+        self.regions = {
+            "torso_top": torso_shirt & ~(z < ankle_z + 0.035 * self.stature),
+            "sleeve": shirt & ~torso_shirt,
+            "lower": lower & ~shirt,
+            "skin_or_other": ~(shirt | lower),
+            "is_arm": is_arm,
+            "is_head": is_head,
+            "waist_z": waist_z,
+            "hem_z": hem_z,
+            "hip_z": hip_z,
+            "neck_z": neck_z,
+            "shoulder_z": float(self.head(rb, "upperarm01.L")[2]),
+        }
         col[lower] = look["lower"]
         col[shirt] = look["shirt"]
         col[shoes] = look["shoes"]
@@ -796,6 +819,199 @@ class Body:
 
 
 ARM_BONES = {"upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Clothing geometry and hand-held props (new options; off = the body as before)
+# ----------------------------------------------------------------------------------------------
+
+TOP_FITS = ("fitted", "loose", "hoodie")
+LOWER_FITS = ("fitted", "baggy")
+PROPS = ("none", "bar", "kettlebell", "dumbbells")
+
+
+def _vertex_adjacency(faces: np.ndarray, n_vertices: int):
+    """Row-normalised vertex adjacency (sparse) of a triangle mesh: one Laplacian smoothing step is ``A @ x``."""
+    from scipy import sparse
+
+    i = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 1], faces[:, 2], faces[:, 0]])
+    j = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0], faces[:, 0], faces[:, 1], faces[:, 2]])
+    a = sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n_vertices, n_vertices))
+    a.data[:] = 1.0
+    deg = np.asarray(a.sum(1)).ravel()
+    return sparse.diags(1.0 / np.maximum(deg, 1)) @ a
+
+
+def _upper_hull(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The upper convex hull of points (z, y) (z increasing), evaluated at z: a taut line over the hollows."""
+    pts: list[tuple[float, float]] = []
+    for p in zip(z, y, strict=True):
+        while len(pts) >= 2:
+            (z1, y1), (z2, y2) = pts[-2], pts[-1]
+            if (z2 - z1) * (p[1] - y1) - (y2 - y1) * (p[0] - z1) >= 0:
+                pts.pop()
+            else:
+                break
+        pts.append(p)
+    hz = np.array([p[0] for p in pts])
+    hy = np.array([p[1] for p in pts])
+    return np.interp(z, hz, hy)
+
+
+class Dress:
+    """Extra geometry on a posed body: garments inflated along the vertex normals (loose top / hoodie with the
+    lumbar hollow bridged by the cloth, baggy trousers), a hood behind the neck, and a prop in the hands.
+
+    ``apply`` takes posed vertices (n, V, 3) and bone heads (n, B, 3) (world frame before yaw) and returns
+    (n, V + extra, 3); ``faces`` and ``colours`` cover the same extended vertex list. Ground truth is untouched:
+    it comes from the skeleton, which the clothes only hide.
+    """
+
+    def __init__(self, body: Body, spec: dict, base_colours: np.ndarray):
+        import trimesh
+
+        self.body = body
+        self.spec = spec
+        reg = body.regions
+        v = body.rest_vertices.copy()
+        v[:, 2] -= body.floor_z
+        nv = len(v)
+        off = np.zeros(nv)
+        top, lower = spec.get("top", "fitted"), spec.get("lower_fit", "fitted")
+        if top != "fitted":
+            t = spec["top_offset_m"]
+            off[reg["torso_top"]] = t
+            off[reg["sleeve"]] = 0.6 * t
+            # the cloth bridges the lumbar hollow: a taut line from the shoulder blades over the back
+            tz = reg["torso_top"] & (np.abs(v[:, 0]) < 0.16)
+            if tz.sum() > 20:
+                zs = v[tz, 2]
+                edges = np.arange(zs.min(), zs.max() + 0.01, 0.01)
+                zc, yb = [], []
+                for z0 in edges:
+                    sel = tz & (v[:, 2] >= z0) & (v[:, 2] < z0 + 0.01) & (np.abs(v[:, 0]) < 0.05)
+                    if sel.any():
+                        zc.append(z0 + 0.005)
+                        yb.append(float(v[sel, 1].max()))  # back-most (the body faces -y)
+                zc, yb = np.array(zc), np.array(yb)
+                if len(zc) >= 3:
+                    hollow = np.clip(_upper_hull(zc, yb) - yb, 0, None)
+                    back = reg["torso_top"] & (v[:, 1] > np.interp(v[:, 2], zc, yb) - 0.12)
+                    lat = np.clip(1 - (v[:, 0] / 0.14) ** 2, 0, 1)
+                    fill = spec.get("hollow_fill", 0.8) * np.interp(v[:, 2], zc, hollow) * lat
+                    off[back] += fill[back]
+        if lower == "baggy":
+            lo = reg["lower"]
+            # wider towards the hem (trouser legs hang), less at the waist
+            zrel = np.clip((reg["hip_z"] - v[:, 2]) / max(reg["hip_z"], 1e-6), 0, 1)
+            off[lo] = np.maximum(off[lo], spec["lower_offset_m"] * (0.6 + 0.8 * zrel[lo]))
+        self.offsets = None
+        if off.any():
+            adj = _vertex_adjacency(body.faces, nv)
+            keep = reg["is_head"] | (v[:, 2] < reg.get("hem_z", 0.0) - 0.01)
+            for _ in range(10):  # soft garment edges (no steps at hems and sleeves)
+                off = adj @ off
+                off[keep] = 0.0
+            self.offsets = off
+            self._rows = np.flatnonzero(off > 1e-4)
+            from scipy import sparse
+
+            f = body.faces
+            nf = len(f)
+            inc = sparse.csr_matrix((np.ones(3 * nf), (f.reshape(-1), np.repeat(np.arange(nf), 3))), shape=(nv, nf))
+            self._inc = inc[self._rows]
+        # extra meshes: (vertices in a local frame, faces, rgb, attachment)
+        self.parts: list[tuple[np.ndarray, np.ndarray, list[int], str]] = []
+        s = body.stature / 1.75
+        if top == "hoodie":
+            sph = trimesh.creation.icosphere(subdivisions=2)
+            r = np.array([0.105, 0.06, 0.12]) * s  # lateral, backwards, up
+            self.parts.append((sph.vertices * r + np.array([0, 0.06, -0.03]) * s, sph.faces, spec["hood_rgb"], "hood"))
+        prop = spec.get("prop", "none")
+        if prop == "bar":
+            length = spec["bar_length_m"]
+            bar = trimesh.creation.cylinder(radius=0.014, height=length, sections=12)
+            bar.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+            self.parts.append((bar.vertices, bar.faces, [70, 70, 75], "hands_mid"))
+            pr = spec.get("plate_radius_m", 0.0)
+            if pr > 0:
+                for sgn in (-1, 1):
+                    pl = trimesh.creation.cylinder(radius=pr, height=spec["plate_width_m"], sections=24)
+                    pl.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+                    pl.apply_translation([sgn * (length / 2 - 0.12), 0, 0])
+                    self.parts.append((pl.vertices, pl.faces, spec["plate_rgb"], "hands_mid"))
+        elif prop == "kettlebell":
+            rb_ = spec["kb_radius_m"]
+            bell = trimesh.creation.icosphere(subdivisions=2, radius=rb_)
+            bell.apply_translation([0, 0, -(0.07 + rb_)])
+            hnd = trimesh.creation.torus(major_radius=0.07, minor_radius=0.013, major_sections=16, minor_sections=8)
+            hnd.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+            hnd.apply_translation([0, 0, -0.03])
+            for m in (bell, hnd):
+                self.parts.append((m.vertices, m.faces, spec["kb_rgb"], "hands_mid"))
+        elif prop == "dumbbells":
+            for side in ("L", "R"):
+                h = trimesh.creation.cylinder(radius=0.016, height=0.16, sections=10)
+                h.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+                self.parts.append((h.vertices, h.faces, [70, 70, 75], f"hand_{side}"))
+                for sgn in (-1, 1):
+                    w = trimesh.creation.cylinder(radius=spec["db_radius_m"], height=0.06, sections=16)
+                    w.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
+                    w.apply_translation([sgn * 0.11, 0, 0])
+                    self.parts.append((w.vertices, w.faces, spec["db_rgb"], f"hand_{side}"))
+        faces = [body.faces]
+        cols = [base_colours]
+        k = nv
+        for pv, pf, rgb, _ in self.parts:
+            faces.append(np.asarray(pf, np.int32) + k)
+            cols.append(np.tile(np.array([*rgb, 255], np.uint8), (len(pv), 1)))
+            k += len(pv)
+        self.faces = np.concatenate(faces).astype(np.int32)
+        self.colours = np.concatenate(cols).astype(np.uint8)
+
+    @property
+    def active(self) -> bool:
+        return self.offsets is not None or bool(self.parts)
+
+    def _hand(self, bones: np.ndarray, side: str) -> np.ndarray:
+        b = self.body
+        wr = bones[:, b.idx[f"wrist.{side}"]]
+        el = bones[:, b.idx[f"lowerarm01.{side}"]]
+        d = wr - el
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        return wr + 0.075 * (b.stature / 1.75) * d  # middle of the palm, past the wrist along the forearm
+
+    def apply(self, verts: np.ndarray, bones: np.ndarray) -> np.ndarray:
+        n = len(verts)
+        out = [verts]
+        if self.offsets is not None:
+            f = self.body.faces
+            v0, v1, v2 = verts[:, f[:, 0]], verts[:, f[:, 1]], verts[:, f[:, 2]]
+            fn = np.cross(v1 - v0, v2 - v0)  # area-weighted face normals (n, F, 3)
+            nf = len(f)
+            vn = (self._inc @ fn.transpose(1, 0, 2).reshape(nf, -1)).reshape(len(self._rows), n, 3).transpose(1, 0, 2)
+            vn /= np.maximum(np.linalg.norm(vn, axis=2, keepdims=True), 1e-12)
+            verts = verts.copy()
+            verts[:, self._rows] += vn * self.offsets[self._rows][None, :, None]
+            out = [verts]
+        b = self.body
+        for pv, _pf, _rgb, att in self.parts:
+            if att == "hood":
+                neck = bones[:, b.idx["neck01"]]
+                up = neck - bones[:, b.idx["spine01"]]
+                up /= np.linalg.norm(up, axis=1, keepdims=True)
+                x = np.tile(np.array([1.0, 0, 0]), (n, 1))
+                back = np.cross(up, x)
+                pos = neck[:, None] + pv[None, :, 0:1] * x[:, None] + pv[None, :, 1:2] * back[:, None]
+                pos = pos + pv[None, :, 2:3] * up[:, None]
+            else:
+                if att == "hands_mid":
+                    c = 0.5 * (self._hand(bones, "L") + self._hand(bones, "R"))
+                else:
+                    c = self._hand(bones, att.split("_")[1])
+                pos = c[:, None] + pv[None]
+            out.append(pos.astype(verts.dtype))
+        return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -825,13 +1041,28 @@ FLOORS = {"wood": (150, 110, 75), "tiles": (200, 200, 195), "concrete": (150, 15
 def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, str | None]]) -> dict:
     ss = np.random.SeedSequence([args.seed, idx])
     rng = np.random.default_rng(ss)
-    stress = args.profile == "stress"
+    wide = args.profile == "corpus"  # anny's whole adult phenotype range, yaw +-35 (the training corpus)
+    stress = args.profile == "stress" or wide
     gender = float(rng.uniform(0, 1))
-    age = float(rng.uniform(0.62, 1.0) if stress else rng.uniform(0.67, 0.92))
-    weight = float(rng.uniform(0.15, 0.95) if stress else rng.uniform(0.3, 0.85))
-    muscle = float(rng.uniform(0.15, 0.85) if stress else rng.uniform(0.25, 0.8))
-    height = float(rng.uniform(0.1, 0.95) if stress else rng.uniform(0.25, 0.8))
-    proportions = float(rng.uniform(0.35, 0.75))
+    if wide:
+        age = float(rng.uniform(0.6, 1.0))
+        weight = float(rng.uniform(0.0, 1.0))
+        muscle = float(rng.uniform(0.0, 1.0))
+        height = float(rng.uniform(0.0, 1.0))
+        proportions = float(rng.uniform(0.2, 0.8))
+    else:
+        age = float(rng.uniform(0.62, 1.0) if stress else rng.uniform(0.67, 0.92))
+        weight = float(rng.uniform(0.15, 0.95) if stress else rng.uniform(0.3, 0.85))
+        muscle = float(rng.uniform(0.15, 0.85) if stress else rng.uniform(0.25, 0.8))
+        height = float(rng.uniform(0.1, 0.95) if stress else rng.uniform(0.25, 0.8))
+        proportions = float(rng.uniform(0.35, 0.75))
+    body = getattr(args, "body", None) or {}
+    gender = float(body.get("gender", gender))
+    age = float(body.get("age", age))
+    weight = float(body.get("weight", weight))
+    muscle = float(body.get("muscle", muscle))
+    height = float(body.get("height", height))
+    proportions = float(body.get("proportions", proportions))
     dark = args.dark if args.dark is not None else (stress and rng.uniform() < 0.25)
     cloth = list(range(len(CLOTH)))
     i_sh, i_lo = rng.choice(cloth, 2, replace=False)
@@ -860,6 +1091,8 @@ def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, s
     }
     facing = args.facing or str(rng.choice(["left", "right"]))
     yaw = float(args.yaw) if args.yaw is not None else float(rng.uniform(-20, 20) if stress else rng.uniform(-12, 12))
+    if wide and args.yaw is None:
+        yaw = yaw * 35 / 20
     dist = float(rng.uniform(2.4, 4.6) if stress else rng.uniform(2.8, 4.2))
     if args.distance is not None:
         dist = args.distance
@@ -902,7 +1135,9 @@ def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, s
         fast=bool(args.fast),
     )
     motion_rng = np.random.default_rng(ss.spawn(1)[0])
+    extras = draw_extras(args, idx, look, arms)
     return {
+        "extras": extras,
         "rng": rng,
         "motion_rng": motion_rng,
         "phenotype": {
@@ -931,6 +1166,98 @@ def draw_params(args: argparse.Namespace, idx: int, rep_specs: list[tuple[str, s
         "seed_sequence": [args.seed, idx],
         "rep_specs": rep_specs,
     }
+
+
+def draw_extras(args: argparse.Namespace, idx: int, look: dict, arms: dict) -> dict | None:
+    """The new options (clothing geometry, props, roll, clutter, scene colours, wide lighting), drawn from their
+    own stream ``SeedSequence([seed, index, 11])`` so clips without them draw exactly what they drew before.
+    None when every new option is off. May adjust ``arms`` (hands in front of the thighs to hold a prop)."""
+    top = getattr(args, "top", "fitted") or "fitted"
+    lower_fit = getattr(args, "lower_fit", "fitted") or "fitted"
+    prop = getattr(args, "prop", "none") or "none"
+    roll = getattr(args, "roll", None)
+    clutter = getattr(args, "clutter", 0) or 0
+    scene_colours = getattr(args, "scene_colours", "default") or "default"
+    light = getattr(args, "light", "default") or "default"
+    if (
+        top == "fitted"
+        and lower_fit == "fitted"
+        and prop == "none"
+        and not roll
+        and not clutter
+        and scene_colours == "default"
+        and light == "default"
+    ):
+        return None
+    x = np.random.default_rng(np.random.SeedSequence([args.seed, idx, 11]))
+    ex: dict = {"top": top, "lower_fit": lower_fit, "prop": prop, "roll_deg": float(roll or 0.0)}
+    if top != "fitted":
+        ex["top_offset_m"] = round(float(x.uniform(0.015, 0.05) if top == "loose" else x.uniform(0.025, 0.06)), 4)
+        ex["hollow_fill"] = round(float(x.uniform(0.6, 1.0)), 3)
+        ex["top_hem_drop_m"] = round(float(x.uniform(0.0, 0.12)), 3)
+        if top == "hoodie":
+            ex["hood_rgb"] = list(look["shirt"])
+            look["sleeves"] = "long"
+    if lower_fit == "baggy":
+        ex["lower_offset_m"] = round(float(x.uniform(0.02, 0.06)), 4)
+        look["lower_garment"] = "long_pants"
+    if prop != "none":
+        arms["pose"] = "hanging"
+        if prop == "bar":
+            ex["bar_length_m"] = round(float(x.choice([1.2, 1.5, 1.8, 2.2])), 2)
+            ex["plate_radius_m"] = round(float(x.choice([0.0, 0.1, 0.15, 0.225])), 3)
+            ex["plate_width_m"] = round(float(x.uniform(0.03, 0.09)), 3)
+            ex["plate_rgb"] = [int(c) for c in CLOTH[int(x.integers(len(CLOTH)))]]
+            arms["angle_from_vertical_deg"] = round(float(x.uniform(0, 5)), 3)
+            arms["forward_deg"] = round(float(x.uniform(9, 16)), 3)
+        elif prop == "kettlebell":
+            ex["kb_radius_m"] = round(float(x.uniform(0.07, 0.12)), 3)
+            ex["kb_rgb"] = [int(c) for c in CLOTH[int(x.choice([5, 8, 0, 1, 3]))]]
+            arms["angle_from_vertical_deg"] = round(float(x.uniform(-16, -11)), 3)
+            arms["forward_deg"] = round(float(x.uniform(14, 20)), 3)
+        else:
+            ex["db_radius_m"] = round(float(x.uniform(0.04, 0.08)), 3)
+            ex["db_rgb"] = [int(c) for c in CLOTH[int(x.choice([5, 8, 1, 10]))]]
+            arms["angle_from_vertical_deg"] = round(float(x.uniform(1, 6)), 3)
+            arms["forward_deg"] = round(float(x.uniform(8, 14)), 3)
+    if scene_colours == "random":
+        ex["wall_rgb"] = [int(c) for c in x.integers(20, 250, 3)]
+        ex["floor_rgb"] = [int(c) for c in x.integers(20, 230, 3)]
+    if clutter:
+        items = []
+        for _ in range(int(clutter)):
+            kind = str(x.choice(["box", "cylinder", "poster"], p=[0.5, 0.2, 0.3]))
+            item = {
+                "kind": kind,
+                "rgb": [int(c) for c in x.integers(0, 256, 3)],
+                "lateral_m": round(float(x.uniform(-3.0, 3.0)), 3),
+                "from_wall_m": round(float(x.uniform(0.0, 0.9)), 3),
+            }
+            if kind == "poster":
+                item.update(
+                    width_m=round(float(x.uniform(0.3, 1.2)), 3),
+                    height_m=round(float(x.uniform(0.3, 1.0)), 3),
+                    z_m=round(float(x.uniform(0.8, 2.0)), 3),
+                    from_wall_m=0.0,
+                )
+            else:
+                item.update(
+                    width_m=round(float(x.uniform(0.15, 1.0)), 3),
+                    depth_m=round(float(x.uniform(0.15, 0.6)), 3),
+                    height_m=round(float(x.uniform(0.2, 2.0)), 3),
+                )
+            items.append(item)
+        ex["clutter"] = items
+    if light == "wide":
+        ex["light"] = {
+            "ambient": round(float(x.uniform(0.12, 0.7)), 3),
+            "key_intensity": round(float(x.uniform(0.8, 5.0)), 3),
+            "key_azimuth_deg": round(float(x.uniform(-120, 120)), 3),
+            "key_elevation_deg": round(float(x.uniform(10, 75)), 3),
+            "key_rgb": [round(float(c), 3) for c in x.uniform(0.75, 1.0, 3)],
+            "fill_intensity": round(float(x.uniform(0.1, 1.5)), 3),
+        }
+    return ex
 
 
 def parse_reps(text: str) -> list[tuple[str, str | None]]:
@@ -998,6 +1325,9 @@ def frame_camera(prm: dict, verts_world: np.ndarray, width: int, height: int) ->
     eye = np.array([sx * prm["distance"], aim_y, prm["cam_height"]])
     target = np.array([0.0, aim_y, target_z])
     c2w = look_at(eye, target)
+    roll = (prm.get("extras") or {}).get("roll_deg", 0.0)
+    if roll:  # rotate the camera about its optical axis (its own z)
+        c2w[:3, :3] = c2w[:3, :3] @ rot_z(roll)
     fx = prm["fill"] * height * prm["distance"] / stature
     if prm.get("vfov") is not None:
         fx = 0.5 * height / math.tan(math.radians(prm["vfov"]) / 2)
@@ -1052,8 +1382,25 @@ class Renderer:
         wall.visual.vertex_colors = [*prm["wall_rgb"], 255]
         floor = trimesh.creation.box(extents=[30, 30, 0.02])
         floor.apply_translation([0, 0, -0.01])
-        floor.visual.vertex_colors = [*FLOORS[prm["floor"]], 255]
+        ex = prm.get("extras") or {}
+        floor.visual.vertex_colors = [*(ex.get("floor_rgb") or FLOORS[prm["floor"]]), 255]
         for m in (wall, floor):
+            sc.add(pyrender.Mesh.from_trimesh(m, smooth=False))
+        for it in ex.get("clutter", []):  # furniture, bins, posters between the wall and the subject
+            if it["kind"] == "poster":
+                m = trimesh.creation.box(extents=[0.01, it["width_m"], it["height_m"]])
+                m.apply_translation([-sx * (wd - 0.005), it["lateral_m"], it["z_m"]])
+            elif it["kind"] == "cylinder":
+                m = trimesh.creation.cylinder(radius=it["width_m"] / 2, height=it["height_m"], sections=20)
+                m.apply_translation(
+                    [-sx * (wd - it["from_wall_m"] - it["width_m"] / 2), it["lateral_m"], it["height_m"] / 2]
+                )
+            else:
+                m = trimesh.creation.box(extents=[it["depth_m"], it["width_m"], it["height_m"]])
+                m.apply_translation(
+                    [-sx * (wd - it["from_wall_m"] - it["depth_m"] / 2), it["lateral_m"], it["height_m"] / 2]
+                )
+            m.visual.vertex_colors = [*it["rgb"], 255]
             sc.add(pyrender.Mesh.from_trimesh(m, smooth=False))
         cam = pyrender.IntrinsicsCamera(cam["fx"], cam["fx"], cam["cx"], cam["cy"], znear=0.05, zfar=50)
         sc.add(cam, pose=self._cam_pose)
@@ -1115,7 +1462,7 @@ def degrade(img: np.ndarray, deg: dict, rng: np.random.Generator) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-STATURE_RANGE_M = {"default": (1.50, 1.95), "stress": (1.45, 2.00)}
+STATURE_RANGE_M = {"default": (1.50, 1.95), "stress": (1.45, 2.00), "corpus": (1.45, 2.02)}
 
 
 def fit_stature(model, prm: dict) -> None:
@@ -1165,6 +1512,17 @@ def render_clip(
     # motion, with rejection until every rep's label definitions hold exactly
     fit_stature(model, prm)
     body = Body(model, prm["phenotype"], prm["arms"])
+    ex = prm.get("extras")
+    colours = body.colours(prm["look"], prm["arms"]["pose"], (ex or {}).get("top_hem_drop_m", 0.0))
+    dress = None
+    if ex:
+        if ex.get("light"):
+            prm["light"] = {**prm["light"], **ex["light"]}
+        if ex.get("wall_rgb"):
+            prm["wall_rgb"] = ex["wall_rgb"]
+        dress = Dress(body, ex, colours)
+        if not dress.active:
+            dress = None
     for _attempt in range(50):
         motion = build_motion(prm["motion_rng"], rep_specs, prm["style"])
         if args.duration_cap and motion["n_frames"] > args.duration_cap * FPS:
@@ -1177,7 +1535,8 @@ def render_clip(
         for s in range(0, n, 64):
             sl = slice(s, min(n, s + 64))
             p = body.pose(ang, sl)
-            verts_all.append(p["vertices"].astype(np.float32))
+            v = p["vertices"] if dress is None else dress.apply(p["vertices"], p["bones"])
+            verts_all.append(v.astype(np.float32))
             bones_all.append(p["bones"])
         verts = np.concatenate(verts_all)
         bones = np.concatenate(bones_all)
@@ -1198,13 +1557,15 @@ def render_clip(
     bones_w = bones @ rz.T
     sub = verts_w[:: max(1, n // 60), ::7]
     cam = frame_camera(prm, sub, args.width, args.height)
-    colours = body.colours(prm["look"], prm["arms"]["pose"])
+    faces = body.faces
+    if dress is not None:
+        faces, colours = dress.faces, dress.colours
 
     own = renderer is None
     if own:
         renderer = Renderer(args.width, args.height)
     renderer.set_camera(cam["c2w"])
-    renderer.scene(prm, cam, body.faces)
+    renderer.scene(prm, cam, faces)
 
     import av
 
@@ -1289,7 +1650,7 @@ def render_clip(
             "distance_m": round(prm["distance"], 3),
             "height_m": round(prm["cam_height"], 3),
             "yaw_deg": round(prm["yaw"], 3),
-            "roll_deg": 0.0,
+            "roll_deg": round(float((ex or {}).get("roll_deg", 0.0)), 3),
             "fill_drawn": round(prm["fill"], 3),
             "aim_offset_m": cam["aim"],
             "fx": round(cam["fx"], 3),
@@ -1309,7 +1670,7 @@ def render_clip(
             "wall_rgb": prm["wall_rgb"],
             "wall_distance_m": round(prm["wall_distance"], 3),
             "floor": prm["floor"],
-            "n_props": 0,
+            "n_props": len((ex or {}).get("clutter", [])),
             "mat": False,
             "light": prm["light"],
         },
@@ -1324,6 +1685,8 @@ def render_clip(
         "timing": {"pre_s": round(motion["pre_s"], 3), "post_s": round(motion["post_s"], 3)},
         "reps": records,
     }
+    if ex:  # the new options (absent when all are off, so older clips' JSON is unchanged)
+        meta["extras"] = ex
     with open(out_dir / f"{name}_reps.json", "w") as fh:
         json.dump(meta, fh, indent=1)
         fh.write("\n")
@@ -1386,58 +1749,31 @@ def load_model():
     return anny.Anny()
 
 
+def parse_body(text: str) -> dict[str, float]:
+    """'gender=0.2,weight=0.9' -> phenotype overrides (gender, age, weight, muscle, height, proportions)."""
+    out = {}
+    for tok in [t.strip() for t in text.split(",") if t.strip()]:
+        k, v = tok.split("=")
+        if k not in ("gender", "age", "weight", "muscle", "height", "proportions"):
+            raise argparse.ArgumentTypeError(f"unknown phenotype {k!r}")
+        out[k] = float(v)
+    return out
+
+
+def set_fps(fps: int) -> None:
+    """Frame rate of the clips rendered from now on (motion keyframes, ground truth and video; default 30)."""
+    global FPS
+    FPS = int(fps)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, required=True, help="output directory")
-    ap.add_argument("--n", type=int, default=1, help="number of clips")
-    ap.add_argument("--seed", type=int, default=0, help="set seed (clip i uses SeedSequence([seed, i]))")
-    ap.add_argument("--start-index", type=int, default=1, help="index of the first clip (default 1)")
-    ap.add_argument(
-        "--reps",
-        default=None,
-        help="comma list of rep types, e.g. 'good,spinal_flexion(late_takeover),both'; short forms "
-        "G, SF, SF*, LB, B, B* (* = late_takeover), LO (lockout_hyperextension), K (knee_dominant). "
-        "Default: random 3-5 reps per clip (never LO/K)",
-    )
-    ap.add_argument("--max-reps", type=int, default=5, help="max reps when drawn at random (3..N)")
-    ap.add_argument("--prefix", default="synth", help="clip name prefix: <prefix>_<index:02d>")
-    ap.add_argument("--name", default=None, help="exact clip name (only with --n 1)")
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--arms", choices=["hanging", "crossed"], default="hanging")
-    ap.add_argument("--yaw", type=float, default=None, help="fixed yaw in degrees (-20..20); default random")
-    ap.add_argument("--facing", choices=["left", "right"], default=None)
-    ap.add_argument("--distance", type=float, default=None, help="camera distance m")
-    ap.add_argument("--cam-height", type=float, default=None, help="camera height m")
-    ap.add_argument("--vfov", type=float, default=None, help="vertical field of view (deg); default from a drawn fill")
-    ap.add_argument("--lower", choices=["shorts", "long_pants"], default=None)
-    ap.add_argument("--dark", action=argparse.BooleanOptionalAction, default=None, help="dark clothes on a dark wall")
-    ap.add_argument("--fast", action="store_true", help="fast tempo (descent/return 0.6-0.9 s)")
-    ap.add_argument("--duration-cap", type=float, default=None, help="redraw timing until the clip is <= S seconds")
-    ap.add_argument("--crf", type=int, default=None)
-    ap.add_argument("--noise", type=float, default=None, help="noise sigma (8-bit units)")
-    ap.add_argument("--blur", type=float, default=None, help="Gaussian blur sigma (px)")
-    ap.add_argument("--jpeg", type=int, default=None, help="JPEG re-encode every frame at this quality")
-    ap.add_argument("--preset", default="medium", help="x264 preset")
-    ap.add_argument("--no-manifest", action="store_true", help="do not write/merge manifest.csv")
-    ap.add_argument(
-        "--profile",
-        choices=["default", "stress"],
-        default="default",
-        help="'stress' widens the random ranges (bodies, yaw +-20, camera, colours)",
-    )
-    ap.add_argument(
-        "--save-png",
-        type=lambda s: [int(x) for x in s.split(",")],
-        default=None,
-        help="also save these frame indices as PNG (comma list)",
-    )
+    ap = build_parser()
     args = ap.parse_args(argv)
-    if args.yaw is not None and not -20 <= args.yaw <= 20:
-        ap.error("--yaw must be within -20..20")
+    if args.yaw is not None and not -35 <= args.yaw <= 35:
+        ap.error("--yaw must be within -35..35")
     if args.name and args.n != 1:
         ap.error("--name needs --n 1")
-
+    set_fps(args.fps)
     t0 = time.time()
     model = load_model()
     print(f"model loaded in {time.time() - t0:.1f}s", file=sys.stderr)
@@ -1463,6 +1799,83 @@ def main(argv: list[str] | None = None) -> int:
     if rows and not args.no_manifest:
         update_manifest(args.out, rows)
     return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True, help="output directory")
+    ap.add_argument("--n", type=int, default=1, help="number of clips")
+    ap.add_argument("--seed", type=int, default=0, help="set seed (clip i uses SeedSequence([seed, i]))")
+    ap.add_argument("--start-index", type=int, default=1, help="index of the first clip (default 1)")
+    ap.add_argument(
+        "--reps",
+        default=None,
+        help="comma list of rep types, e.g. 'good,spinal_flexion(late_takeover),both'; short forms "
+        "G, SF, SF*, LB, B, B* (* = late_takeover), LO (lockout_hyperextension), K (knee_dominant). "
+        "Default: random 3-5 reps per clip (never LO/K)",
+    )
+    ap.add_argument("--max-reps", type=int, default=5, help="max reps when drawn at random (3..N)")
+    ap.add_argument("--prefix", default="synth", help="clip name prefix: <prefix>_<index:02d>")
+    ap.add_argument("--name", default=None, help="exact clip name (only with --n 1)")
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--arms", choices=["hanging", "crossed"], default="hanging")
+    ap.add_argument("--yaw", type=float, default=None, help="fixed yaw in degrees (-35..35); default random")
+    ap.add_argument("--facing", choices=["left", "right"], default=None)
+    ap.add_argument("--distance", type=float, default=None, help="camera distance m")
+    ap.add_argument("--cam-height", type=float, default=None, help="camera height m")
+    ap.add_argument("--vfov", type=float, default=None, help="vertical field of view (deg); default from a drawn fill")
+    ap.add_argument("--lower", choices=["shorts", "long_pants"], default=None)
+    ap.add_argument("--dark", action=argparse.BooleanOptionalAction, default=None, help="dark clothes on a dark wall")
+    ap.add_argument("--fast", action="store_true", help="fast tempo (descent/return 0.6-0.9 s)")
+    ap.add_argument("--duration-cap", type=float, default=None, help="redraw timing until the clip is <= S seconds")
+    ap.add_argument("--crf", type=int, default=None)
+    ap.add_argument("--noise", type=float, default=None, help="noise sigma (8-bit units)")
+    ap.add_argument("--blur", type=float, default=None, help="Gaussian blur sigma (px)")
+    ap.add_argument("--jpeg", type=int, default=None, help="JPEG re-encode every frame at this quality")
+    ap.add_argument("--preset", default="medium", help="x264 preset")
+    ap.add_argument("--no-manifest", action="store_true", help="do not write/merge manifest.csv")
+    ap.add_argument(
+        "--profile",
+        choices=["default", "stress", "corpus"],
+        default="default",
+        help="'stress' widens the random ranges (bodies, yaw +-20, camera, colours); 'corpus' as stress with "
+        "anny's whole adult phenotype range and yaw +-35",
+    )
+    ap.add_argument(
+        "--save-png",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=None,
+        help="also save these frame indices as PNG (comma list)",
+    )
+    new = ap.add_argument_group("wider corpus (all off by default: clips render as before)")
+    new.add_argument("--fps", type=int, default=30, help="frame rate of motion, ground truth and video (default 30)")
+    new.add_argument(
+        "--body",
+        type=parse_body,
+        default=None,
+        help="phenotype overrides, e.g. 'gender=0.1,age=0.8,weight=0.95,muscle=0.2,height=0.4'",
+    )
+    new.add_argument(
+        "--top",
+        choices=TOP_FITS,
+        default="fitted",
+        help="fitted (painted, as before), loose (inflated shirt bridging the lumbar hollow), hoodie (+ hood)",
+    )
+    new.add_argument("--lower-fit", choices=LOWER_FITS, default="fitted", help="baggy: inflated long trousers")
+    new.add_argument("--prop", choices=PROPS, default="none", help="held in the hands (implies hanging arms)")
+    new.add_argument("--roll", type=float, default=None, help="camera roll about the optical axis (deg)")
+    new.add_argument("--clutter", type=int, default=0, help="number of random boxes/cylinders/posters by the wall")
+    new.add_argument(
+        "--scene-colours", choices=["default", "random"], default="default", help="random: any wall and floor colour"
+    )
+    new.add_argument(
+        "--light",
+        choices=["default", "wide"],
+        default="default",
+        help="wide: dim to bright ambient, key from behind to front, tinted",
+    )
+    return ap
 
 
 if __name__ == "__main__":
