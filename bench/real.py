@@ -170,18 +170,19 @@ def verdict(
             why.append("no not_side_on warning")
         if lumbar:
             why.append(f"lumbar verdict on {lumbar} reps")
-    if label == "good":
+    nothing_expected = n == 0 and reps_min == 0  # e.g. a clip holding only the end of a lockout
+    if label == "good" and not nothing_expected:
         # on an oblique view the lumbar codes count against oblique_ok; every other fault counts here
         flagged = sum(bool(set(r) - LUMBAR_CODES) if oblique else bool(r) for r in reps)
         limit = 0 if n <= GOOD_FEW_REPS else GOOD_MAX_SHARE * n
-        v.unflagged = flagged <= limit
-        if not v.unflagged:
+        v.unflagged = n > 0 and flagged <= limit  # no rep found: nothing was judged, not "unflagged"
+        if n and not v.unflagged:
             why.append(f"{flagged}/{n} good reps flagged")
-    elif label in CAUGHT_BY and not oblique:
+    elif label in CAUGHT_BY and not oblique and not nothing_expected:
         code = CAUGHT_BY[label]
         hit = sum(code in r for r in reps)
-        v.caught = n == 0 or hit >= CAUGHT_SHARE * n
-        if not v.caught:
+        v.caught = n > 0 and hit >= CAUGHT_SHARE * n
+        if n and not v.caught:
             why.append(f"{SHORT[code]} on {hit}/{n} reps")
     v.right = in_range and v.unflagged is not False and v.caught is not False and v.oblique_ok is not False
     v.why = "; ".join(why)
@@ -208,20 +209,35 @@ def faults_cell(reps: Sequence[Sequence[str]]) -> str:
 # ---------------------------------------------------------------- running the CLI
 
 
-def cli_command() -> list[str]:
-    """How to call ``hingecheck`` with this interpreter: ``-m hingecheck.cli``, ``-m hingecheck`` or the script."""
+def cli_command(cwd: Path) -> list[str]:
+    """How to call ``hingecheck`` with this interpreter: ``-m hingecheck.cli``, ``-m hingecheck`` or the script.
+
+    Run from ``cwd`` (not the repository): ``python -m`` puts the working directory first on sys.path, which
+    would shadow a PYTHONPATH pointing at another checkout (e.g. a baseline worktree).
+    """
     candidates = [[sys.executable, "-m", "hingecheck.cli"], [sys.executable, "-m", "hingecheck"]]
     script = Path(sys.executable).parent / "hingecheck"
     if script.exists():
         candidates.append([str(script)])
     for cmd in candidates:
         try:
-            p = subprocess.run([*cmd, "analyze", "--help"], capture_output=True, text=True, timeout=120)
+            p = subprocess.run([*cmd, "analyze", "--help"], capture_output=True, text=True, timeout=120, cwd=cwd)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if p.returncode == 0 and "--no-video" in p.stdout:
             return cmd
     raise SystemExit("bench/real.py: cannot run `hingecheck analyze` (tried -m hingecheck.cli, -m hingecheck, script)")
+
+
+def code_origin(cmd: Sequence[str], cwd: Path) -> str:
+    """Where the analysing ``hingecheck`` package lives (shown in the title: which checkout was measured)."""
+    python = cmd[0] if "-m" in cmd else sys.executable
+    probe = "import os, hingecheck; print(os.path.dirname(os.path.dirname(hingecheck.__file__)))"
+    try:
+        p = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, cwd=cwd)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return last_line(p.stdout) or "?"
 
 
 def last_line(text: str) -> str:
@@ -246,7 +262,7 @@ def analyse_clip(
         if not (reuse and summary_path.exists()):
             summary_path.unlink(missing_ok=True)
             argv = [*cmd, "analyze", str(clip_dir / label.clip), "-o", str(out), "--no-video", *extra]
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, cwd=out_root)
             if not summary_path.exists():
                 row.message = last_line(p.stderr) or last_line(p.stdout) or f"exit status {p.returncode}"
                 return row
@@ -353,20 +369,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra += ["--config", str(args.config)]
     if args.exercise:
         extra += ["--exercise", args.exercise]
-    cmd = cli_command()
+    clip_dir = args.clip_dir.resolve()
     with tempfile.TemporaryDirectory(prefix="hingecheck-real-") as tmp:
-        out_root = args.outputs or Path(tmp)
+        out_root = (args.outputs or Path(tmp)).resolve()
         out_root.mkdir(parents=True, exist_ok=True)
+        cmd = cli_command(out_root)
+        origin = code_origin(cmd, out_root)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             rows = list(
                 pool.map(
                     lambda lab: analyse_clip(
-                        lab, args.clip_dir, out_root, cmd, extra, args.reuse and args.outputs is not None, args.timeout
+                        lab, clip_dir, out_root, cmd, extra, args.reuse and args.outputs is not None, args.timeout
                     ),
                     labels,
                 )
             )
-    title = f"hingecheck on real footage ({len(rows)} clips of {args.labels.name}; {' '.join(cmd[-2:])})"
+    how = " ".join(Path(c).name if k == 0 else c for k, c in enumerate(cmd))
+    title = f"hingecheck on real footage: {len(rows)} clips of {args.labels.name}; `{how}` from {origin}"
     console.print(make_table(rows, title))
     line = summary_line(rows)
     console.print(line)

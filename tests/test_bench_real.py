@@ -58,7 +58,10 @@ def test_rounded_and_squat_need_their_fault_on_80_percent() -> None:
 def test_rep_count_out_of_range_is_wrong_whatever_the_faults() -> None:
     v = judge("good", summary(), reps=(1, 1))
     assert not v.right and not v.reps_in_range and "0 reps" in v.why
-    assert judge("rounded", summary(), reps=(0, 1)).right  # nothing to judge when no rep is expected
+    assert v.unflagged is False  # no rep found is not "left unflagged"
+    v = judge("rounded", summary(), reps=(0, 1))  # nothing to judge when no rep is expected
+    assert v.right and v.caught is None
+    assert judge("squat", summary(), reps=(1, 2)).caught is False
 
 
 def test_unscored_labels_are_judged_on_the_count_only() -> None:
