@@ -29,9 +29,10 @@ from hingecheck.core.movement import FAULT_CODES, RepTracker, analyse_reps, trac
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.synthetic: dev-only helpers
 
-from hingecheck.core.settings import Settings, load_settings
+from hingecheck.core.settings import Settings
 from hingecheck.core.types import ANGLE_COLUMNS as SERIES_COLUMNS
 from hingecheck.core.types import AngleSeries, Rep
+from hingecheck.io.config import load_settings
 from tests.synthetic import add_measurement_noise, smooth  # noqa: E402
 
 
@@ -88,16 +89,16 @@ def _smooth_offline(series: AngleSeries) -> AngleSeries:
 
 
 def live_smoother_available() -> bool:
-    from hingecheck.core.coach import LiveConfig, make_live_smoother
+    from hingecheck.core.coach import make_live_smoother
 
-    return make_live_smoother(load_settings().typed("live", LiveConfig)) is not None
+    return make_live_smoother(load_settings().live) is not None
 
 
 def _smooth_live(series: AngleSeries, settings: Settings) -> AngleSeries:
     """What live mode feeds the tracker: the live (one-euro) smoother applied causally, frame by frame."""
-    from hingecheck.core.coach import LiveConfig, make_live_smoother, smooth_frame
+    from hingecheck.core.coach import make_live_smoother, smooth_frame
 
-    smoother = make_live_smoother(settings.typed("live", LiveConfig))
+    smoother = make_live_smoother(settings.live)
     return AngleSeries.from_frames([smooth_frame(smoother, f) for f in series])
 
 

@@ -24,13 +24,14 @@ from rich.table import Table
 
 from hingecheck.core.coach import CoachUpdate, FramingCheck
 from hingecheck.core.kinematics import SagittalMeasurer
-from hingecheck.core.settings import load_settings
+from hingecheck.io.config import load_settings
 from hingecheck.io.pose import PoseEstimator, resolve_model
 from hingecheck.io.video import VideoReader
 from hingecheck.live.compare import compare_reps
 from hingecheck.live.gui import draw_live_frame
 from hingecheck.live.session import LiveOptions, LiveSession, LiveStats
 from hingecheck.pipeline import AnalyzeOptions, analyze
+from hingecheck.render.overlay import OverlayConfig
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = REPO / "samples" / "hinge_good_stoop.mp4"
@@ -48,7 +49,8 @@ def naive_loop(clip: Path, model, settings) -> LiveStats:
     pose_s: list[float] = []
     measurer = SagittalMeasurer()
     hud = {"reps": 0, "guidance": "", "verdict": "", "cue": "", "perf": ""}
-    min_conf = float(settings.section("pose").get("min_confidence", 0.5))
+    min_conf = settings.pose.min_confidence
+    overlay = OverlayConfig.from_faults(settings.faults)
     with VideoReader(clip, max_width=1280) as reader, PoseEstimator(model, num_poses=1, min_confidence=min_conf) as est:
         start = time.perf_counter()
         for frame in reader:
@@ -61,7 +63,7 @@ def naive_loop(clip: Path, model, settings) -> LiveStats:
             pose_s.append(time.perf_counter() - t0)
             m = measurer.measure(pose)
             update = CoachUpdate(None, "tracking", "", 1.0, FramingCheck(True, True, ""))
-            draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
+            draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud, overlay)
             latencies.append(time.perf_counter() - due)
         end = time.perf_counter()
     n = len(latencies)

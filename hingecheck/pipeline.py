@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from hingecheck.core.errors import HingecheckError, NoPersonError
+from hingecheck.core.filters import smooth_series
 from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
-from hingecheck.core.settings import Settings, load_settings
+from hingecheck.core.settings import PoseConfig, Settings
 from hingecheck.core.types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
+from hingecheck.io.config import load_settings
 from hingecheck.io.pose import ModelInfo, PoseEstimator, configured_num_poses, resolve_model
 from hingecheck.io.video import VideoReader
 from hingecheck.result import AnalysisResult, OutputOptions
@@ -104,13 +106,13 @@ def _measure_pass(
     video_path: str | Path,
     options: AnalyzeOptions,
     model: ModelInfo,
-    pose_settings: dict,
+    pose_settings: PoseConfig,
     num_poses: int,
     progress: ProgressCallback | None,
     crowd_check: bool,
 ) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
-    min_conf = float(pose_settings.get("min_confidence", 0.5))
-    every_s = 1.0 / max(float(pose_settings.get("crowd_check_hz", 2.0)), 1e-3)
+    min_conf = pose_settings.min_confidence
+    every_s = 1.0 / max(pose_settings.crowd_check_hz, 1e-3)
     with (
         VideoReader(video_path, max_width=options.max_width) as reader,
         PoseEstimator(model, num_poses=num_poses, min_confidence=min_conf) as estimator,
@@ -132,10 +134,6 @@ def _finite_or_none(x: float) -> float | None:
 def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, float] | None):
     calibration = calibrate(measured.measurements, window_s=window_s)
     raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
-    try:
-        from hingecheck.core.filters import smooth_series
-    except ImportError:  # filters arrive with the kinematics work
-        return calibration, raw
     return calibration, smooth_series(raw)
 
 
@@ -173,14 +171,14 @@ def analyze(
     options = options or AnalyzeOptions()
     settings = settings or load_settings(options.config_path)
     model = model or resolve_model(options.model_path)
-    pose_settings = settings.section("pose")
+    pose_settings = settings.pose
     num_poses = options.num_poses or configured_num_poses(settings)
     t0 = time.perf_counter()
-    crowd_check = num_poses == 1 and bool(pose_settings.get("crowd_check", True))
+    crowd_check = num_poses == 1 and pose_settings.crowd_check
     measured, measurer, info, crowded_share = _measure_pass(
         video_path, options, model, pose_settings, num_poses, progress, crowd_check
     )
-    if crowd_check and crowded_share > float(pose_settings.get("crowd_share", 0.1)):
+    if crowd_check and crowded_share > pose_settings.crowd_share:
         # someone else is in view: analyse again with every person in view, keeping the lifter
         measured, measurer, info, _ = _measure_pass(video_path, options, model, pose_settings, 2, progress, False)
     t_measure = time.perf_counter() - t0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hingecheck.core.kinematics import SagittalMeasurer
 from hingecheck.core.movement import analyse_reps
-from hingecheck.core.settings import load_settings
+from hingecheck.io.config import load_settings
 from hingecheck.io.pose_cache import iter_pose_cache
 from hingecheck.io.sinks import write_frames_csv
 from hingecheck.pipeline import Measured, angles_from

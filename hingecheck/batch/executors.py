@@ -8,6 +8,7 @@ one and the rest of the batch carries on.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing as mp
 import os
 import time
@@ -158,10 +159,10 @@ class DaskExecutor:
     """
 
     def __init__(self, address: str, timeout_s: float, connect_timeout_s: float = 10.0) -> None:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ExecutorError('--scheduler needs Dask: pip install "hingecheck[dask]"') from None
+        if importlib.util.find_spec("distributed") is None:  # an optional extra: say so when it is asked for
+            raise ExecutorError('--scheduler needs Dask: pip install "hingecheck[dask]"')
+        from distributed import Client
+
         self.address = address
         self.timeout_s = float(timeout_s)
         try:

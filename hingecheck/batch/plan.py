@@ -41,15 +41,6 @@ class BatchError(HingecheckError):
     status = "error"
 
 
-@dataclass(frozen=True)
-class BatchConfig:
-    """[batch] section of defaults.toml."""
-
-    workers: int = 0  # 0 = one per CPU core
-    timeout_s: float = 900.0
-    db_name: str = "results.sqlite"
-
-
 # --- names and paths ------------------------------------------------------------------------------
 
 
@@ -215,7 +206,7 @@ def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
 
 class Batch:
     def __init__(self, request: BatchRequest) -> None:
-        from hingecheck.core.settings import load_settings
+        from hingecheck.io.config import load_settings
         from hingecheck.io.pose import resolve_model
 
         self.req = request

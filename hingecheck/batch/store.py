@@ -14,12 +14,13 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hingecheck.core.errors import HingecheckError
+from hingecheck.core.types import Fault, Rep, record_columns
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: recordings, reps, faults
@@ -81,6 +82,21 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The reps and faults tables hold the declared fields of core.types.Rep and Fault (a rep's ``index`` is
+# ``rep_index``; a fault's ``details`` is JSON). A field declared there and missing here is added by
+# ``add_declared_columns`` when the store opens: the declaration is the one home of a record's fields.
+_SQL_TYPES = {"int": "INTEGER", "bool": "INTEGER", "float": "REAL", "str": "TEXT"}
+
+
+def _declared_columns(cls: type, renamed: dict[str, str]) -> dict[str, str]:
+    """SQL column name → SQL type of a record's scalar fields."""
+    types = {f.name: str(f.type).split(" ", 1)[0].split("|", 1)[0] for f in fields(cls)}
+    return {renamed.get(name, name): _SQL_TYPES[types[name]] for name in record_columns(cls)}
+
+
+REP_SQL_COLUMNS = _declared_columns(Rep, {"index": "rep_index"})
+FAULT_SQL_COLUMNS = {**_declared_columns(Fault, {}), "details_json": "TEXT"}
 
 # Outcomes that are a property of the file, so a rerun need not repeat them. timeout and error are
 # retried on the next run (the machine may have been busy; the bug may be fixed).
@@ -179,7 +195,20 @@ class ResultStore:
                 for statement in _statements(MIGRATIONS[number - 1]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")  # PRAGMA takes no parameters
+        self.add_declared_columns()
         return SCHEMA_VERSION - version
+
+    def add_declared_columns(self) -> list[str]:
+        """Add every declared rep/fault field the tables lack (e.g. a store written by an older hingecheck)."""
+        added = []
+        with self.transaction() as conn:
+            for table, declared in (("reps", REP_SQL_COLUMNS), ("faults", FAULT_SQL_COLUMNS)):
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, sql_type in declared.items():
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+                        added.append(f"{table}.{name}")
+        return added
 
     # --- writes -------------------------------------------------------------------------------------
 
@@ -233,46 +262,10 @@ class ResultStore:
             conn.execute("DELETE FROM reps WHERE recording_id = ?", (rec_id,))
             conn.execute("DELETE FROM faults WHERE recording_id = ?", (rec_id,))
             for rep in summary.get("reps") or []:
-                conn.execute(
-                    "INSERT INTO reps (recording_id, rep_index, partial, start_s, bottom_s, end_s, "
-                    "peak_hip_flexion_deg, peak_lumbar_flexion_deg, peak_knee_flexion_deg, lumbar_share, "
-                    "hinge_capacity_deg, lumbar_lead_s, descent_s, hold_s, return_s) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        rec_id,
-                        int(rep["index"]),
-                        int(bool(rep.get("partial"))),
-                        *(
-                            rep.get(k)
-                            for k in (
-                                "start_s",
-                                "bottom_s",
-                                "end_s",
-                                "peak_hip_flexion_deg",
-                                "peak_lumbar_flexion_deg",
-                                "peak_knee_flexion_deg",
-                                "lumbar_share",
-                                "hinge_capacity_deg",
-                                "lumbar_lead_s",
-                                "descent_s",
-                                "hold_s",
-                                "return_s",
-                            )
-                        ),
-                    ),
-                )
+                _insert(conn, "reps", {"recording_id": rec_id, **_rep_row(rep)})
                 for fault in rep.get("faults") or []:
-                    conn.execute(
-                        "INSERT INTO faults (recording_id, rep_index, code, time_s, message, cue) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            rec_id,
-                            int(rep["index"]),
-                            fault["code"],
-                            fault.get("time_s"),
-                            fault.get("message", ""),
-                            fault.get("cue", ""),
-                        ),
+                    _insert(
+                        conn, "faults", {"recording_id": rec_id, "rep_index": int(rep["index"]), **_fault_row(fault)}
                     )
         return rec_id
 
@@ -310,6 +303,27 @@ class ResultStore:
         if table not in {"recordings", "reps", "faults"}:
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _rep_row(rep: dict[str, Any]) -> dict[str, Any]:
+    """A summary.json rep as a reps row: its declared columns (booleans as 0/1)."""
+    row = {"rep_index" if k == "index" else k: rep.get(k) for k in record_columns(Rep)}
+    row["rep_index"] = int(rep["index"])  # a rep without its number is malformed: fail, write nothing
+    return {k: int(v) if isinstance(v, bool) else v for k, v in row.items()}
+
+
+def _fault_row(fault: dict[str, Any]) -> dict[str, Any]:
+    """A summary.json fault as a faults row: its declared columns, details as JSON."""
+    row = {k: fault.get(k) for k in record_columns(Fault)}
+    return {**row, "details_json": json.dumps(fault.get("details") or {}, sort_keys=True)}
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+    columns = list(row)
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        [row[c] for c in columns],
+    )
 
 
 def _statements(script: str) -> list[str]:

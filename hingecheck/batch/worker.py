@@ -149,7 +149,7 @@ def worker_main(conn: Any, parent_pid: int) -> None:
     """Loop of a local worker process: receive a Job, send back its JobResult; ``None`` or EOF ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us cleanly
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
-    from hingecheck.io import outputs  # noqa: F401  (import the heavy stack before saying ready: timeouts count analysis only)
+    from hingecheck import api  # noqa: F401  (import the heavy stack before saying ready: timeouts count analysis only)
 
     conn.send(("ready", os.getpid()))
     while True:

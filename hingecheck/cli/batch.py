@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from hingecheck.batch.plan import BatchConfig, BatchError, BatchRequest, run
+from hingecheck.batch.plan import BatchError, BatchRequest, run
 from hingecheck.cli.options import add_analysis_options, analysis_option_values
 from hingecheck.pipeline import AnalyzeOptions
 
@@ -28,9 +28,9 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from hingecheck.core.settings import load_settings
+    from hingecheck.io.config import load_settings
 
-    cfg = load_settings(args.config).typed("batch", BatchConfig)
+    cfg = load_settings(args.config).batch
     outdir = Path(args.out)
     workers = args.workers if args.workers is not None else (cfg.workers or os.cpu_count() or 1)
     if workers < 1:

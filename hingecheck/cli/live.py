@@ -35,7 +35,16 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_live)
 
 
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _note(text: str) -> None:
+    print(f"hingecheck: {text}", file=sys.stderr, flush=True)
+
+
 def run_live(args: argparse.Namespace) -> int:
+    """Run ``hingecheck live`` and print its summary; the exit code is 0 when frames were processed."""
     options = LiveOptions(
         camera=args.camera,
         source=args.source,
@@ -50,7 +59,7 @@ def run_live(args: argparse.Namespace) -> int:
     if args.every_frame and not args.source:
         print("hingecheck: --every-frame needs --source VIDEO (a camera cannot wait for the coach)", file=sys.stderr)
         return 2
-    outcome = LiveSession(options).run()
+    outcome = LiveSession(options, say=_say, note=_note).run()
     s = outcome.stats
     print(
         f"{s.frames_processed} frames processed of {s.frames_captured} captured "

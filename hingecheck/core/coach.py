@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, calibrate
 from hingecheck.core.kinematics.calibration import standing_frames
-from hingecheck.core.settings import Settings
+from hingecheck.core.movement import RepTracker
+from hingecheck.core.settings import LiveConfig, Settings
 from hingecheck.core.types import (
     LEFT_ANKLE,
     LEFT_HIP,
@@ -45,29 +47,6 @@ BODY_LANDMARKS = (
     LEFT_ANKLE,
     RIGHT_ANKLE,
 )
-
-
-@dataclass
-class LiveConfig:
-    """The ``[live]`` section of defaults.toml."""
-
-    calibration_s: float = 2.0
-    calibration_min_s: float = 0.5
-    still_tolerance_deg: float = 3.0
-    still_shift_frac: float = 0.04
-    upright_max_deg: float = 20.0
-    frame_margin_frac: float = 0.01
-    min_visibility: float = 0.5
-    side_on_max_ratio: float = 0.45
-    calibration_buffer_s: float = 20.0
-    one_euro_min_cutoff_hz: float = 1.5
-    one_euro_beta: float = 0.2
-    one_euro_d_cutoff_hz: float = 1.0
-    max_width: int = 1280
-    tone_hz_good: float = 880.0
-    tone_hz_fault: float = 330.0
-    tone_s: float = 0.12
-    record_queue_frames: int = 90
 
 
 @dataclass
@@ -184,32 +163,25 @@ class StillnessDetector:
         self._hip0 = _hip_mid(pose)
 
 
-# --- adapters to the stages other engineers own (their names are the contract; fall back while they land) ---
+# --- the smoother and the tracker, built as analyze builds them ---
 
 
-def make_live_smoother(cfg: LiveConfig) -> Any | None:
-    """filters.LiveAngleSmoother (one-euro on every angle), or None: raw angles, as analyze without filters.
+def make_live_smoother(cfg: LiveConfig) -> LiveAngleSmoother:
+    """filters.LiveAngleSmoother (one-euro on every angle) with the parameters of [live].
 
-    Its parameters come from [live]: tuned so the streaming tracker places rep boundaries within 2 frames of
-    analyze's zero-phase smoothing on the devset (the filter's own defaults lag 3-4 frames at motion onsets).
+    They are tuned so the streaming tracker places rep boundaries within 2 frames of analyze's zero-phase
+    smoothing on the devset (the filter's own defaults lag 3-4 frames at motion onsets).
     """
-    try:
-        from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
-    except ImportError:
-        return None
-    return LiveAngleSmoother(OneEuroParams(cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz))
+    return LiveAngleSmoother(OneEuroParams.from_live(cfg))
 
 
-def smooth_frame(smoother: Any | None, angles: FrameAngles) -> FrameAngles:
-    return angles if smoother is None else smoother.filter(angles)
+def smooth_frame(smoother: LiveAngleSmoother, angles: FrameAngles) -> FrameAngles:
+    """One frame's angles through the live smoother."""
+    return smoother.filter(angles)
 
 
-def make_rep_tracker(settings: Settings) -> Any | None:
-    """movement.RepTracker built from the settings (exactly as analyse_reps builds it), or None if absent."""
-    try:
-        from hingecheck.core.movement import RepTracker
-    except ImportError:
-        return None
+def make_rep_tracker(settings: Settings) -> RepTracker:
+    """movement.RepTracker built from the settings (exactly as analyse_reps builds it)."""
     return RepTracker.from_settings(settings)
 
 
@@ -284,11 +256,10 @@ class LiveCoach:
 
     def __init__(self, settings: Settings, cfg: LiveConfig | None = None) -> None:
         self.settings = settings
-        self.cfg = cfg or settings.typed("live", LiveConfig)
+        self.cfg = cfg or settings.live
         self.angles: list[FrameAngles | None] = []  # one per processed frame (None until calibrated)
         self.reps: list[Rep] = []
         self.calibrations: list[Calibration] = []
-        self.tracker_available = make_rep_tracker(settings) is not None
         self._stillness = StillnessDetector(self.cfg)
         self._reset_tracking()
         self.state = "calibrating"
@@ -413,10 +384,8 @@ class LiveCoach:
     def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         angles = smooth_frame(self._smoother, calibration.angles(m))
         self.angles[m.index] = angles
-        out = TrackerOutput()
-        if self._tracker is not None:
-            out = read_events(self._tracker.update(angles))
-            out.phase = getattr(self._tracker, "phase", out.phase)
+        out = read_events(self._tracker.update(angles))
+        out.phase = self._tracker.phase
         early = [(self._rep_offset + i, f) for i, f in out.faults]
         reps = self._adopt(out.reps_done)
         return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
@@ -431,7 +400,7 @@ class LiveCoach:
         return adopted
 
     def _finish_tracker(self) -> list[Rep]:
-        if self._tracker is None or self.state != "tracking" or not hasattr(self._tracker, "finish"):
+        if self.state != "tracking":
             return []
         return self._adopt(read_events(self._tracker.finish()).reps_done)
 

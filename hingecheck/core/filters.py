@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from scipy.signal import savgol_filter
 
+from hingecheck.core.settings import LiveConfig
 from hingecheck.core.types import ANGLE_COLUMNS, AngleSeries, FrameAngles
 
 # Gaps up to this long are bridged by linear interpolation (a blink of the mask or a missed detection);
@@ -135,20 +136,25 @@ class OneEuroFilter:
         return self._x
 
 
-@dataclass
+@dataclass(frozen=True)
 class OneEuroParams:
-    # Angles in degrees: at rest jitter of ~0.5° is smoothed with a 1 Hz cutoff; during a 60°/s descent
-    # the cutoff rises to ~2–3 Hz (beta 0.03), i.e. ~50 ms lag (DESIGN §3: one-euro costs ~1–2° live).
-    min_cutoff_hz: float = 1.0
-    beta: float = 0.03
-    d_cutoff_hz: float = 1.0
+    """One-euro filter parameters; their defaults are ``[live]``'s (``LiveConfig``), nowhere else."""
+
+    min_cutoff_hz: float
+    beta: float
+    d_cutoff_hz: float
+
+    @classmethod
+    def from_live(cls, cfg: LiveConfig) -> OneEuroParams:
+        """The ``[live]`` section's one-euro settings."""
+        return cls(cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz)
 
 
 class LiveAngleSmoother:
     """One-euro filter on every angle column of a FrameAngles stream (live mode)."""
 
     def __init__(self, params: OneEuroParams | None = None) -> None:
-        p = params or OneEuroParams()
+        p = params or OneEuroParams.from_live(LiveConfig())
         self._filters = {name: OneEuroFilter(p.min_cutoff_hz, p.beta, p.d_cutoff_hz) for name in ANGLE_COLUMNS}
 
     def reset(self) -> None:

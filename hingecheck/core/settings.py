@@ -1,72 +1,381 @@
-"""Settings: defaults (hingecheck/core/defaults.toml, each threshold with its source) merged with a user TOML file.
+"""The settings schema: every default of hingecheck, typed, in one place.
 
-Each stage reads its own section into its own small dataclass (e.g. ``movement.faults.FaultConfig``), so
-this module stays generic: load, merge, hash.
+Each section of a settings file is one frozen dataclass below; a field's default is the default, its
+``doc`` says where the value comes from. ``defaults.toml`` beside this module is generated from the schema
+(``python -m hingecheck.core.settings > hingecheck/core/defaults.toml``; a test keeps it in step) and is the
+reference for ``--config`` files. ``settings_from_dict`` checks a user's overrides: an unknown section or
+key, or a value of the wrong type, fails with one line naming the key. Reading files is the edges' job
+(``hingecheck.io.config.load_settings``).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import hashlib
 import json
-import tomllib
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any, TypeVar
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hingecheck.core.errors import HingecheckError
 
-DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
-
-T = TypeVar("T")
-
 
 class ConfigError(HingecheckError):
+    """A settings file or value that cannot be used (one line naming the key)."""
+
     status = "config_error"
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], where: str = "") -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key not in out:
-            raise ConfigError(f"unknown setting '{where}{key}' (see hingecheck/core/defaults.toml for the known ones)")
-        if isinstance(out[key], dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"setting '{where}{key}' must be a table")
-            out[key] = _merge(out[key], value, f"{where}{key}.")
-        else:
-            out[key] = value
-    return out
+def setting(default: Any, doc: str, *, choices: tuple[str, ...] | None = None) -> Any:
+    """A schema field: its default, where the value comes from, and (for text) the values allowed."""
+    return field(default=default, metadata={"doc": doc, "choices": choices})
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """[pose] MediaPipe PoseLandmarker. num_poses = 1 (default) tracks one person: the same pose input as live mode, so
+    live and analyze read the same angles, at ~0.55x the cost per frame of num_poses = 2. A two-person detector
+    looks crowd_check_hz times a second; when a second person is in view in more than crowd_share of those looks,
+    the clip is analysed again with num_poses = 2, which keeps the lifter (largest, steadiest person) and warns that
+    someone else is in view. Setting num_poses = 2 does that on every frame.
+    """
+
+    num_poses: int = setting(1, "people MediaPipe tracks in the main pass (1: the same pose input as live mode)")
+    min_confidence: float = setting(
+        0.5,
+        "MediaPipe detection, presence and tracking confidence floor (its own default)",
+    )
+    crowd_check: bool = setting(True, "look for a second person with a two-person detector (num_poses = 1 only)")
+    crowd_check_hz: float = setting(2.0, "looks per second of video for a second person")
+    crowd_share: float = setting(
+        0.1,
+        "share of looks with a second person in view above which the clip is analysed again with num_poses = 2",
+    )
+
+
+@dataclass(frozen=True)
+class RepConfig:
+    """[reps] Rep segmentation (hingecheck/core/movement/reps.py). Degrees of the drive signal (hip flexion; trunk
+    inclination where the hip is not measured) above the running standing baseline. Project choices, tuned on the
+    synthetic devset with measurement noise added; a hinge worth counting goes well past min_depth_deg (waiter's
+    bow: 50–70° hip flexion, Luomajoki 2007; stoops in the devset reach 27–44°).
+    """
+
+    start_deg: float = setting(
+        10.0,
+        "leaving standing starts a rep candidate (its start is placed back at the last standing frame)",
+    )
+    standing_tol_deg: float = setting(
+        3.0,
+        "within this of the baseline (either way) counts as standing (feeds the baseline) ...",
+    )
+    standing_lean_tol_deg: float = setting(
+        4.0,
+        "... unless the trunk is this far behind the standing trunk: a lean back is not standing",
+    )
+    place_deg: float = setting(
+        1.5,
+        "a rep starts at the last frame this close to standing before it, ends at the first after it",
+    )
+    end_deg: float = setting(8.0, "back below this: the return has reached the top (hysteresis against start_deg)")
+    min_depth_deg: float = setting(20.0, "a candidate becomes a rep once this deep ...")
+    min_descent_s: float = setting(0.2, "... and at least this long after it left standing (a pose glitch is shorter)")
+    return_min_deg: float = setting(
+        6.0,
+        "the return is confirmed once the drive has dropped this far below its peak ...",
+    )
+    return_fraction: float = setting(
+        0.2,
+        "... or this fraction of the rep's depth, whichever is larger (pauses and noise at the bottom)",
+    )
+    bottom_band_deg: float = setting(
+        4.0,
+        "the bottom/hold is where the drive and trunk are within this of their peaks ...",
+    )
+    bottom_band_fraction: float = setting(0.06, "... or this fraction of the depth")
+    rebound_deg: float = setting(
+        12.0,
+        "rising this much again in the lower half of a return: touch-and-go, the next rep began",
+    )
+    lockout_s: float = setting(0.4, "after the return, this long to judge the lockout before the rep is reported ...")
+    lockout_max_s: float = setting(
+        2.0,
+        "... or longer while the trunk leans back past standing_lean_tol_deg, up to this",
+    )
+    max_gap_s: float = setting(1.0, "a gap in the measurements longer than this cuts a rep (reported partial)")
+    max_rep_s: float = setting(30.0, "a rep still going after this long is cut (someone resting bent over)")
+    lookback_s: float = setting(3.0, "frames kept before a rep starts (to place its start)")
+    drive_average_s: float = setting(
+        0.07,
+        "decisions use the drive averaged over this long (3 frames at 30 fps): a peak of raw samples over-reads",
+    )
+    baseline_window_s: float = setting(1.0, "standing reference: median of the last second of standing")
+    max_baseline_deg: float = setting(10.0, "the standing baseline may drift at most this far from the calibrated zero")
+    max_drive_speed_deg_s: float = setting(
+        600.0,
+        "hip or trunk moving faster than this between frames is a pose glitch, not a body: a hinge moves them"
+        " ≤ ~200°/s (ground truth ≤ 190°/s, measured ≤ 300°/s on the stress set)",
+    )
+    glitch_settle_s: float = setting(
+        0.25,
+        "frames this long after a glitch jump are dropped too (smoothing smears it; 0.3 s window)",
+    )
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """[faults] Fault rules (hingecheck/core/movement/faults.py). All angles are changes within the rep from the
+    standing just before it: absolute lumbar angles from a silhouette over-read deep hinges (≈10° at 80° hip
+    flexion, docs/DESIGN.md §3), so rules use change, shares and timing rather than absolute lumbar angles.
+    """
+
+    sustain_s: float = setting(0.1, "a condition must hold this long (3 frames at 30 fps) before it is a fault")
+    lumbar_onset_deg: float = setting(
+        10.0,
+        "spinal_flexion_takeover: the hinge capacity is the hip flexion where lumbar flexion first passed "
+        "this. Waiter's bow passes with 50–70° hip flexion and no lumbar flexion (Luomajoki 2007)",
+    )
+    lumbar_tolerance_deg: float = setting(
+        15.0,
+        "lumbar flexion beyond this during the descent is a takeover. Healthy *full* forward bends reach "
+        "40–60° lumbar (Esola 1996, Tafazzol 2014, Laird 2019); a hinge keeps the spine near neutral, so 15° "
+        "(a quarter to a third of the full range) is past it. Kept below the devset's 20° label line: the "
+        "silhouette under-reads a stoop's lumbar by ~20% (19° measured for 23° true); the share below "
+        "separates deep good hinges",
+    )
+    min_lumbar_share: float = setting(
+        0.35,
+        "... and the lumbar carries at least this share of lumbar + pelvic tilt (of trunk motion when pelvic "
+        "tilt is not measured). A healthy full bend shares ≈0.4–0.5 (40–60° lumbar vs 50–70° pelvis: Esola "
+        "1996, Tafazzol 2014); a hinge far less. The share guards deep good hinges against the lumbar over-"
+        "read",
+    )
+    share_min_motion_deg: float = setting(8.0, "no share below this much lumbar + pelvic motion (a ratio of noise)")
+    bottom_zone_deg: float = setting(
+        4.0,
+        "extension_from_low_back is judged at the START of the return, because the lumbar/pelvis ratio is "
+        "normally high early in the descent and at the END of the return (Esola 1996; Tafazzol 2014). The "
+        "bottom zone: hip flexion within this of the rep's maximum",
+    )
+    onset_average_s: float = setting(
+        0.15,
+        "hip and lumbar are averaged over this long first (a maximum of noisy samples over-reads)",
+    )
+    return_lumbar_extension_deg: float = setting(8.0, "the lumbar extends this much from its bottom-zone maximum ...")
+    return_hip_still_deg: float = setting(5.0, "... while the hips have extended less than this ...")
+    return_hip_per_lumbar: float = setting(
+        0.6,
+        "... plus this many degrees per degree of lumbar extension: the low back led the return. A "
+        "silhouette's pelvis reading follows the lumbar (0.3–0.8°/° measured on the devset), a hip-led return"
+        " has moved the hips ≥ 1.5°/° when the lumbar has 8°",
+    )
+    return_onset_fraction: float = setting(
+        0.2,
+        "only the early return is judged: the hips have done less than this fraction of the rep's depth (LB "
+        "onsets measured ≤ 14% when the lumbar has 8°, hip-led returns ≥ 23%)",
+    )
+    lead_deg: float = setting(3.0, "lumbar_lead_s compares when hip and lumbar have each extended this much")
+    lockout_lean_back_deg: float = setting(
+        8.0,
+        "lockout_hyperextension: leaning back past standing at the top (the rep's end and lockout_s after "
+        "it): trunk inclination this far behind standing ...",
+    )
+    lockout_lumbar_extension_deg: float = setting(
+        12.0,
+        "... or the lumbar this far more arched than standing. Laird 2019's recipe (outside the 10th–90th "
+        "centile of a pain-free group) is the way to refine both",
+    )
+    knee_min_deg: float = setting(
+        45.0,
+        "knee_dominant: the hinge became a squat. Project choice: a Romanian deadlift keeps roughly 15–30° of"
+        " knee flexion, a squat bends the knees about as much as the hips. Knee flexion at least this ...",
+    )
+    knee_hip_ratio: float = setting(0.6, "... and at least this fraction of the hip flexion at the same moment")
+    min_lumbar_coverage: float = setting(
+        0.5,
+        "below this share of rep frames with lumbar measured, the rep's lumbar fields are left empty",
+    )
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """[live] Calibration: hold a still, upright, side-on stand this long (the guidance asks for ~2 s). If the person
+    starts moving earlier, a stand of at least calibration_min_s is used (same minimum as analyze's automatic
+    baseline), and the frames before it are replayed into the rep tracker, as analyze streams the whole clip.
+    """
+
+    calibration_s: float = setting(
+        2.0,
+        "seconds of still, upright, side-on standing the live calibration waits for (the guidance asks for ~2 s)",
+    )
+    calibration_min_s: float = setting(
+        0.5,
+        "the shortest stand used when the person starts moving earlier (analyze's automatic baseline uses the"
+        " same minimum)",
+    )
+    still_tolerance_deg: float = setting(
+        3.0,
+        '"Still": trunk and thigh within this many degrees of the stand\'s median, hip-centre shift below '
+        "this share of body height (nose→ankle). Quiet standing sways ~1° (breathing/postural sway), so 3° is"
+        " loose.",
+    )
+    still_shift_frac: float = setting(
+        0.04,
+        "still: the hip centre moves less than this share of body height (nose to ankle)",
+    )
+    upright_max_deg: float = setting(20.0, "|trunk inclination| above this is not standing")
+    frame_margin_frac: float = setting(
+        0.01,
+        "Framing: body landmarks must lie this far inside the picture and be seen (MediaPipe visibility).",
+    )
+    min_visibility: float = setting(
+        0.5,
+        "framing: body landmarks must be seen at least this well (MediaPipe visibility)",
+    )
+    side_on_max_ratio: float = setting(
+        0.45,
+        "Side-on: left/right shoulders (or hips) at most this many trunk lengths apart left-right. Measured "
+        "on the devset: 0.15 at 9° off the side, 0.34-0.37 at 15-19°; face-on they sit ~0.8 apart. 0.45 ≈ 30°"
+        " off the side.",
+    )
+    calibration_buffer_s: float = setting(20.0, "frames kept for replay while waiting for a stand")
+    one_euro_min_cutoff_hz: float = setting(
+        1.5,
+        "One-euro smoothing of the live angles (filters.LiveAngleSmoother). Tuned on the 8 devset clips "
+        "(cached poses): with (1.0 Hz, 0.03) rep boundaries came 3-4 frames after analyze's zero-phase ones; "
+        "(1.5 Hz, 0.05) lagged them by 1.15 frames on average (worst 3); beta 0.2 lets the cutoff rise with "
+        "speed, so motion onsets lag 0.6 frames on average and every rep and fault time is within 2 frames "
+        "(bench/live.py --compare).",
+    )
+    one_euro_beta: float = setting(
+        0.2,
+        "one-euro speed coefficient: the cutoff rises with speed, so motion onsets lag 0.6 frames on average",
+    )
+    one_euro_d_cutoff_hz: float = setting(
+        1.0,
+        "one-euro cutoff of the speed estimate (the filter's authors' default, Casiez 2012)",
+    )
+    max_width: int = setting(1280, "same frame scaling as analyze, so landmarks live in the same pixel space")
+    tone_hz_good: float = setting(880.0, "pitch of the tone for a clean rep")
+    tone_hz_fault: float = setting(330.0, "pitch of the tone for a rep with a fault (low: heard as a warning)")
+    tone_s: float = setting(0.12, "tone length in seconds")
+    record_queue_frames: int = setting(90, "--record: frames waiting for the encoder before processing would stall")
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """[batch] hingecheck batch: parallel workers (0 = one per CPU core; each runs one video at a time, ~1 GB RAM),
+    seconds allowed per video before it is stopped and marked `timeout` (a 60 s phone clip takes ~1–2 min on one
+    core), and the results database file name inside OUTDIR (override with --db).
+    """
+
+    workers: int = setting(
+        0,
+        "parallel worker processes; 0 = one per CPU core (each runs one video at a time, ~1 GB RAM)",
+    )
+    timeout_s: float = setting(
+        900.0,
+        "seconds allowed per video before it is stopped and marked timeout (a 60 s phone clip takes ~1–2 min "
+        "on one core)",
+    )
+    db_name: str = setting("results.sqlite", "results database file name inside OUTDIR (override with --db)")
+
+
+SECTIONS: dict[str, type] = {
+    "pose": PoseConfig,
+    "reps": RepConfig,
+    "faults": FaultConfig,
+    "live": LiveConfig,
+    "batch": BatchConfig,
+}
 
 
 @dataclass(frozen=True)
 class Settings:
-    values: dict[str, Any]
-    source: str  # "defaults" or the user file merged over them
+    """All sections, typed; ``source`` says where the overrides came from ("defaults" or a file)."""
 
-    def section(self, name: str) -> dict[str, Any]:
-        return dict(self.values.get(name, {}))
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    reps: RepConfig = field(default_factory=RepConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    source: str = "defaults"
 
-    def typed(self, name: str, cls: type[T]) -> T:
-        """Fill dataclass ``cls`` from section ``name`` (unknown keys are ignored, missing keep defaults)."""
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in self.section(name).items() if k in known})
+    @property
+    def values(self) -> dict[str, dict[str, Any]]:
+        """Every setting as plain data, section by section (what summary.json records)."""
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
 
     @property
     def hash(self) -> str:
+        """A short digest of every value: two analyses with the same hash used the same settings."""
         blob = json.dumps(self.values, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    defaults = tomllib.loads(DEFAULTS_PATH.read_text())
-    if path is None:
-        return Settings(defaults, "defaults")
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    try:
-        user = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
-    return Settings(_merge(defaults, user), str(p))
+def _checked(section: str, spec: dataclasses.Field[Any], value: Any) -> Any:
+    """The value if it fits the field's type (an int is a fine float), else ConfigError naming the key."""
+    where = f"{section}.{spec.name}"
+    kind = type(spec.default)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind in (bool, str) and isinstance(value, kind):
+        choices = spec.metadata.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"setting '{where}' must be one of {', '.join(choices)}, not {value!r}")
+        return value
+    expected = {float: "a number", int: "a whole number", bool: "true or false", str: "text"}[kind]
+    raise ConfigError(f"setting '{where}' must be {expected}, not {value!r}")
+
+
+def settings_from_dict(overrides: Mapping[str, Any], source: str = "defaults") -> Settings:
+    """The defaults with ``overrides`` (``{section: {key: value}}``, as parsed from TOML) applied and checked."""
+    sections: dict[str, Any] = {}
+    for name, values in overrides.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown settings section '[{name}]' (known: {', '.join(SECTIONS)})")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"settings section '{name}' must be a table of key = value lines")
+        specs = {f.name: f for f in fields(SECTIONS[name])}
+        for key in values:
+            if key not in specs:
+                known = "see hingecheck/core/defaults.toml for the known ones"
+                raise ConfigError(f"unknown setting '{name}.{key}' ({known})")
+        sections[name] = SECTIONS[name](**{k: _checked(name, specs[k], v) for k, v in values.items()})
+    return Settings(**sections, source=source)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def defaults_toml() -> str:
+    """defaults.toml as generated from the schema: every section and key with its default and its source."""
+    lines = [
+        "# hingecheck default settings, generated from hingecheck/core/settings.py (do not edit by hand:",
+        "# python -m hingecheck.core.settings > hingecheck/core/defaults.toml). Override any of them with",
+        "# `--config my.toml` using the same sections and keys; each value says where it comes from.",
+    ]
+    for name, cls in SECTIONS.items():
+        lines += ["", f"[{name}]"]
+        doc = (cls.__doc__ or "").split("]", 1)[-1].strip()
+        lines += ["# " + x for x in textwrap.wrap(" ".join(doc.split()), 110)]
+        for spec in fields(cls):
+            text = spec.metadata.get("doc", "")
+            if spec.metadata.get("choices"):
+                text += f" One of: {', '.join(spec.metadata['choices'])}."
+            lines += ["#   " + x for x in textwrap.wrap(text, 108)] if text else []
+            lines.append(f"{spec.name} = {_toml_value(spec.default)}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(defaults_toml())

@@ -7,10 +7,49 @@ NaN where not measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal
 
 import numpy as np
+
+
+def measure(default: Any = MISSING, *, digits: int | None = 2, doc: str = "") -> Any:
+    """A record field: its default, the decimals it is written with (None: as is) and what it means.
+
+    Records (``FrameAngles``, ``Rep``, ``Fault``) declare their fields once; frames.csv, reps.csv,
+    summary.json and the SQLite columns follow from the declaration (``record_columns``).
+    """
+    metadata = {"digits": digits, "doc": doc}
+    return field(metadata=metadata) if default is MISSING else field(default=default, metadata=metadata)
+
+
+def rounded(value: Any, digits: int | None) -> Any:
+    """A value as written out: floats rounded (NaN and inf become None), everything else unchanged."""
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else (float(value) if digits is None else round(float(value), digits))
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
+
+
+def record_columns(cls: type) -> tuple[str, ...]:
+    """The scalar fields of a record, in declaration order (lists and dicts are written separately)."""
+    return tuple(f.name for f in fields(cls) if f.default_factory is MISSING)
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """A record's declared fields as JSON-ready values (nested records through their own ``to_dict``)."""
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, list):
+            out[f.name] = [v.to_dict() for v in value]
+        elif isinstance(value, dict):
+            out[f.name] = {k: rounded(v, f.metadata.get("digits", 2)) for k, v in value.items()}
+        else:
+            out[f.name] = rounded(value, f.metadata.get("digits", 2))
+    return out
+
 
 # MediaPipe pose landmark indices used across the project.
 NOSE = 0
@@ -96,32 +135,28 @@ class Warning_:
         return {"code": self.code, "message": self.message}
 
 
-ANGLE_COLUMNS = (
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
-    "pelvic_tilt_deg",
-    "thoracic_flexion_deg",
-    "trunk_inclination_deg",
-    "knee_flexion_deg",
-    "thigh_inclination_deg",
-)
-
-
 @dataclass
 class FrameAngles:
-    """One frame of angles relative to standing (NaN = not measured). The unit the movement stage streams."""
+    """One frame of angles relative to standing (NaN = not measured). The unit the movement stage streams.
 
-    index: int
-    time_s: float
-    detected: bool
-    hip_flexion_deg: float = float("nan")
-    lumbar_flexion_deg: float = float("nan")
-    pelvic_tilt_deg: float = float("nan")
-    thoracic_flexion_deg: float = float("nan")
-    trunk_inclination_deg: float = float("nan")
-    knee_flexion_deg: float = float("nan")
-    thigh_inclination_deg: float = float("nan")
-    confidence: float = 0.0  # 0..1, overall trust in this frame's hip/lumbar split
+    Its fields are frames.csv's columns, in this order (``index`` is written as ``frame``), then ``rep``/``phase``.
+    """
+
+    index: int = measure(doc="0-based decode index")
+    time_s: float = measure(digits=4, doc="presentation time from the container")
+    detected: bool = measure(doc="a person was found in this frame")
+    hip_flexion_deg: float = measure(float("nan"), doc="pelvis relative to thigh, + flexion")
+    lumbar_flexion_deg: float = measure(float("nan"), doc="thoracolumbar region relative to the pelvis, + rounding")
+    pelvic_tilt_deg: float = measure(float("nan"), doc="pelvis rotation in space, + anterior")
+    thoracic_flexion_deg: float = measure(float("nan"), doc="upper back relative to the thoracolumbar region")
+    trunk_inclination_deg: float = measure(float("nan"), doc="hip-shoulder line vs standing, + forward")
+    knee_flexion_deg: float = measure(float("nan"), doc="shank relative to thigh, + flexion")
+    thigh_inclination_deg: float = measure(float("nan"), doc="thigh in space, + knee forward of the hip")
+    confidence: float = measure(0.0, digits=3, doc="0..1, overall trust in this frame's hip/lumbar split")
+
+
+# the angle columns of frames.csv, the filters and the movement stage: FrameAngles' angles, in its order
+ANGLE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(FrameAngles) if f.name.endswith("_deg"))
 
 
 @dataclass
@@ -177,6 +212,11 @@ class AngleSeries:
         return (self.frame(i) for i in range(len(self)))
 
 
+# AngleSeries is FrameAngles column-wise: the same fields in the same order, or import fails here
+if [f.name for f in fields(AngleSeries)] != [f.name for f in fields(FrameAngles)]:
+    raise TypeError("AngleSeries must declare FrameAngles' fields, in the same order")
+
+
 def _scalar(x):
     return x.item() if isinstance(x, np.generic) else x
 
@@ -185,79 +225,49 @@ def _scalar(x):
 class Fault:
     """A fault found in a rep. ``code`` is one of movement.faults.FAULT_CODES (the output contract)."""
 
-    code: str
-    time_s: float
-    frame: int
-    message: str  # what happened, with numbers ("low back rounded 24° at 41° of hip flexion")
-    cue: str  # what to do next rep, one plain sentence
-    details: dict[str, float | None] = field(default_factory=dict)
+    code: str = measure(doc="fault code (movement.faults.FAULT_CODES)")
+    time_s: float = measure(digits=3, doc="when it was found, seconds from the start of the clip")
+    frame: int = measure(doc="the frame it was found at")
+    message: str = measure(doc='what happened, with numbers ("low back rounded 24° at 41° of hip flexion")')
+    cue: str = measure(doc="what to do next rep, one plain sentence")
+    # a detail that could not be measured (e.g. the low back while leaning back) is null, never NaN
+    details: dict[str, float | None] = field(default_factory=dict, metadata={"digits": 2, "doc": "the numbers"})
 
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "time_s": round(self.time_s, 3),
-            "frame": self.frame,
-            "message": self.message,
-            "cue": self.cue,
-            # a detail that could not be measured (e.g. the low back while leaning back) is null, never NaN
-            "details": {
-                k: (round(float(v), 2) if v is not None and np.isfinite(v) else None) for k, v in self.details.items()
-            },
-        }
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json's fault object."""
+        return record_dict(self)
 
 
 @dataclass
 class Rep:
     """One repetition with its measures (degrees relative to standing, seconds from the clip start)."""
 
-    index: int  # 1-based
-    start_s: float
-    bottom_s: float
-    end_s: float | None  # None for a rep cut off by the end of the clip
-    start_frame: int
-    bottom_frame: int
-    end_frame: int | None
-    return_start_s: float | None = None
-    partial: bool = False
-    peak_hip_flexion_deg: float | None = None
-    peak_lumbar_flexion_deg: float | None = None
-    peak_knee_flexion_deg: float | None = None
-    peak_trunk_inclination_deg: float | None = None
-    lumbar_share: float | None = None  # lumbar / (lumbar + pelvic tilt) at the bottom
-    hinge_capacity_deg: float | None = None  # hip flexion where lumbar flexion passed tolerance
-    lumbar_lead_s: float | None = None  # + = the lumbar spine started the return before the hips
-    descent_s: float | None = None
-    hold_s: float | None = None
-    return_s: float | None = None
-    faults: list[Fault] = field(default_factory=list)
+    index: int = measure(doc="1-based rep number")
+    start_s: float = measure(digits=3, doc="descent begins")
+    bottom_s: float = measure(digits=3, doc="deepest point")
+    end_s: float | None = measure(digits=3, doc="back at standing; empty for a rep cut off by the end of the clip")
+    start_frame: int = measure(doc="frame of start_s")
+    bottom_frame: int = measure(doc="frame of bottom_s")
+    end_frame: int | None = measure(doc="frame of end_s")
+    return_start_s: float | None = measure(None, digits=3, doc="the return begins")
+    partial: bool = measure(False, doc="cut off by the clip's start or end, or by a gap in the measurements")
+    peak_hip_flexion_deg: float | None = measure(None, doc="most hip flexion in the rep")
+    peak_lumbar_flexion_deg: float | None = measure(None, doc="most lumbar flexion in the rep")
+    peak_knee_flexion_deg: float | None = measure(None, doc="most knee flexion in the rep")
+    peak_trunk_inclination_deg: float | None = measure(None, doc="most forward lean of the hip-shoulder line")
+    lumbar_share: float | None = measure(None, digits=3, doc="lumbar / (lumbar + pelvic tilt) at the bottom")
+    hinge_capacity_deg: float | None = measure(None, doc="hip flexion where lumbar flexion passed tolerance")
+    lumbar_lead_s: float | None = measure(None, digits=3, doc="+ = the lumbar spine started the return before the hips")
+    descent_s: float | None = measure(None, digits=3, doc="duration of the descent")
+    hold_s: float | None = measure(None, digits=3, doc="duration of the hold at the bottom")
+    return_s: float | None = measure(None, digits=3, doc="duration of the return")
+    faults: list[Fault] = field(default_factory=list, metadata={"digits": "nested", "doc": "faults found"})
 
     @property
     def fault_codes(self) -> list[str]:
+        """The codes of this rep's faults, in the order found."""
         return [f.code for f in self.faults]
 
-    def to_dict(self) -> dict:
-        def r(x: float | None, nd: int = 2) -> float | None:
-            return None if x is None or not np.isfinite(x) else round(float(x), nd)
-
-        return {
-            "index": self.index,
-            "partial": self.partial,
-            "start_s": r(self.start_s, 3),
-            "bottom_s": r(self.bottom_s, 3),
-            "return_start_s": r(self.return_start_s, 3),
-            "end_s": r(self.end_s, 3),
-            "start_frame": self.start_frame,
-            "bottom_frame": self.bottom_frame,
-            "end_frame": self.end_frame,
-            "peak_hip_flexion_deg": r(self.peak_hip_flexion_deg),
-            "peak_lumbar_flexion_deg": r(self.peak_lumbar_flexion_deg),
-            "peak_knee_flexion_deg": r(self.peak_knee_flexion_deg),
-            "peak_trunk_inclination_deg": r(self.peak_trunk_inclination_deg),
-            "lumbar_share": r(self.lumbar_share, 3),
-            "hinge_capacity_deg": r(self.hinge_capacity_deg),
-            "lumbar_lead_s": r(self.lumbar_lead_s, 3),
-            "descent_s": r(self.descent_s, 3),
-            "hold_s": r(self.hold_s, 3),
-            "return_s": r(self.return_s, 3),
-            "faults": [f.to_dict() for f in self.faults],
-        }
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json's rep object: every declared field, rounded as declared."""
+        return record_dict(self)

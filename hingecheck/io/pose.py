@@ -15,8 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from hingecheck.core.errors import ModelError
-from hingecheck.core.settings import Settings, load_settings
+from hingecheck.core.settings import Settings
 from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, N_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER, PoseFrame, VideoFrame
+
+# MediaPipe's and TFLite's C++ log lines are noise for users: lower their levels before mediapipe is imported
+# (they read these once, at load). What is written to fd 2 regardless is caught by quiet_native_stderr().
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The bundled model is package data (hingecheck/models/), so an installed wheel finds it too.
 BUNDLED_MODELS_DIR = Path(str(importlib.resources.files("hingecheck") / "models"))
@@ -26,7 +31,7 @@ BUNDLE_ENTRIES = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
 
 def configured_num_poses(settings: Settings | None = None) -> int:
     """How many people MediaPipe tracks in analyze's main pass (``[pose] num_poses``)."""
-    return int((settings or load_settings()).section("pose").get("num_poses", 1))
+    return (settings or Settings()).pose.num_poses
 
 
 def _known_checksums(models_dir: Path) -> dict[str, str]:
@@ -86,7 +91,11 @@ def resolve_model(model_path: str | os.PathLike[str] | None = None) -> ModelInfo
 
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silence MediaPipe/TFLite C++ start-up chatter (written straight to fd 2, not through Python)."""
+    """Silence MediaPipe/TFLite C++ log lines (written straight to fd 2, not through Python).
+
+    Wrapped around everything that runs the native graph: its creation (start-up lines), inference (warnings when
+    a person enters) and its close (``DestroyAccelerator`` lines at teardown).
+    """
     try:
         saved = os.dup(2)
     except OSError:
@@ -143,7 +152,6 @@ class PoseEstimator:
         self, model: ModelInfo | None = None, num_poses: int = 2, min_confidence: float = 0.5, output_masks: bool = True
     ) -> None:
         # Imported here so that the core (and tools that never run inference) load without mediapipe.
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ log lines are noise for users
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -176,8 +184,10 @@ class PoseEstimator:
         self.close()
 
     def close(self) -> None:
+        """Release the graph (its C++ teardown lines are kept off the terminal)."""
         if self._landmarker is not None:
-            self._landmarker.close()
+            with quiet_native_stderr():
+                self._landmarker.close()
             self._landmarker = None
 
     def __del__(self) -> None:

@@ -13,37 +13,21 @@ import platform
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from hingecheck import __version__
-from hingecheck.core.types import ANGLE_COLUMNS
+from hingecheck.core.types import FrameAngles, Rep, record_columns
 
 if TYPE_CHECKING:  # the result is the data these stages read; they sit below it
     from hingecheck.result import AnalysisResult
 
-FRAME_COLUMNS = ("frame", "time_s", "detected", *ANGLE_COLUMNS, "confidence", "rep", "phase")
-REP_COLUMNS = (
-    "index",
-    "partial",
-    "start_s",
-    "bottom_s",
-    "return_start_s",
-    "end_s",
-    "peak_hip_flexion_deg",
-    "peak_lumbar_flexion_deg",
-    "peak_knee_flexion_deg",
-    "peak_trunk_inclination_deg",
-    "lumbar_share",
-    "hinge_capacity_deg",
-    "lumbar_lead_s",
-    "descent_s",
-    "hold_s",
-    "return_s",
-    "faults",
-)
+# Both follow the record declarations in core/types.py: a field added there is a column here.
+FRAME_COLUMNS = ("frame", *record_columns(FrameAngles)[1:], "rep", "phase")
+REP_COLUMNS = (*record_columns(Rep), "faults")
 
 
 @contextmanager
@@ -67,8 +51,15 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
-def _cell(x: float, nd: int = 2) -> str:
-    return "" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
+def _cell(value: object, digits: int | None) -> str:
+    """A CSV cell: numbers with their declared decimals, booleans as 0/1, nothing for unmeasured."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return "" if not np.isfinite(value) else (f"{value:.{digits}f}" if digits is not None else repr(float(value)))
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def rep_phase_per_frame(result: AnalysisResult) -> tuple[list[int], list[str]]:
@@ -93,31 +84,21 @@ def rep_phase_per_frame(result: AnalysisResult) -> tuple[list[int], list[str]]:
 
 
 def write_frames_csv(result: AnalysisResult, path: Path) -> None:
+    """frames.csv: one row per decoded frame, FrameAngles' fields (confidence empty without a person)."""
     a = result.angles
     rep_no, phase = rep_phase_per_frame(result)
+    specs = fields(FrameAngles)
     with atomic_open(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(FRAME_COLUMNS)
         if a is None:
             return
+        columns = [getattr(a, f.name) for f in specs]
         for i in range(len(a)):
-            w.writerow(
-                [
-                    int(a.index[i]),
-                    f"{a.time_s[i]:.4f}",
-                    int(bool(a.detected[i])),
-                    _cell(a.hip_flexion_deg[i]),
-                    _cell(a.lumbar_flexion_deg[i]),
-                    _cell(a.pelvic_tilt_deg[i]),
-                    _cell(a.thoracic_flexion_deg[i]),
-                    _cell(a.trunk_inclination_deg[i]),
-                    _cell(a.knee_flexion_deg[i]),
-                    _cell(a.thigh_inclination_deg[i]),
-                    _cell(a.confidence[i], 3) if a.detected[i] else "",
-                    rep_no[i],
-                    phase[i],
-                ]
-            )
+            cells = [_cell(col[i], f.metadata["digits"]) for f, col in zip(specs, columns, strict=True)]
+            if not a.detected[i]:
+                cells[-1] = ""  # no confidence without a person
+            w.writerow([*cells, rep_no[i], phase[i]])
 
 
 def write_reps_csv(result: AnalysisResult, path: Path) -> None:
@@ -126,8 +107,7 @@ def write_reps_csv(result: AnalysisResult, path: Path) -> None:
         w.writerow(REP_COLUMNS)
         for rep in result.reps:
             d = rep.to_dict()
-            row = ["" if d[c] is None else d[c] for c in REP_COLUMNS if c != "faults"]
-            w.writerow([*row, ";".join(rep.fault_codes)])
+            w.writerow([*("" if d[c] is None else d[c] for c in REP_COLUMNS[:-1]), ";".join(rep.fault_codes)])
 
 
 def summary_dict(result: AnalysisResult) -> dict[str, Any]:

@@ -7,14 +7,16 @@ why (once per session, not once per rep).
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 
 import numpy as np
 
 SAMPLE_RATE_HZ = 22050
+
+log = logging.getLogger(__name__)
 
 
 def tone(freq_hz: float, duration_s: float, beeps: int = 1) -> np.ndarray:
@@ -38,7 +40,7 @@ class CuePlayer:
     ) -> None:
         self.quiet = quiet
         self.notes: list[str] = []
-        self._note = note or (lambda text: print(f"hingecheck: {text}", file=sys.stderr))
+        self._note = note or log.warning
         self._sd = None
         self._speech: subprocess.Popen[bytes] | None = None
         self._espeak = shutil.which("espeak-ng") if (speak and not quiet) else None

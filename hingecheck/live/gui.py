@@ -11,12 +11,15 @@ AV_LOADED_BEFORE_CV2 = "av" in sys.modules and "cv2" not in sys.modules
 
 import os  # noqa: E402
 import platform  # noqa: E402
+from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402  (must follow the check above)
 import numpy as np  # noqa: E402
 
 from hingecheck.core.coach import CoachUpdate  # noqa: E402
 from hingecheck.core.types import PoseFrame  # noqa: E402
+from hingecheck.render.overlay import draw_frame  # noqa: E402
+from hingecheck.render.overlay import OverlayConfig, draw_frame  # noqa: E402
 
 QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q or Esc
 RECALIBRATE_KEYS = {ord("c"), ord("C")}
@@ -36,58 +39,19 @@ def display_available() -> tuple[bool, str]:
 # --- drawing ---
 
 
-def _draw_fallback(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None) -> np.ndarray:
-    from hingecheck.render.overlay import SKELETON
-
-    out = rgb.copy()
-    if pose.detected and pose.landmarks_px is not None:
-        px = pose.landmarks_px
-        for a, b in SKELETON:
-            cv2.line(out, tuple(int(v) for v in px[a]), tuple(int(v) for v in px[b]), (0, 255, 0), 2, cv2.LINE_AA)
-    if contour is not None and len(contour) > 1:
-        pts = np.round(contour[np.isfinite(contour).all(axis=1)]).astype(np.int32)
-        if len(pts) > 1:
-            cv2.polylines(out, [pts], False, (255, 200, 0), 2, cv2.LINE_AA)
-    return out
-
-
-def draw_live_frame(rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict):
-    """The overlay (render.overlay.draw_frame, which draws the HUD dict too) plus live-only marks.
-
-    Falls back to a skeleton with text lines while the overlay module lacks ``draw_frame``.
-    """
-
-    try:
-        from hingecheck.render.overlay import draw_frame
-    except ImportError:
-        draw_frame = None
-    out = None
-    if draw_frame is not None:
-        try:
-            out = draw_frame(rgb, pose, contour, update.angles, hud)
-        except Exception:  # the overlay is another stage's work in progress: never let it end a session
-            out = None
-    lines: list[tuple[str, tuple[int, int, int]]] = []
-    if out is None:
-        out = _draw_fallback(rgb, pose, contour)
-        lines.append((f"reps {hud['reps']}", (255, 255, 255)))
-        if hud.get("guidance"):
-            lines.append((hud["guidance"], (255, 220, 0)))
-        if hud.get("verdict"):
-            lines.append((hud["verdict"], (255, 80, 80) if hud.get("verdict_fault") else (80, 255, 80)))
-        if hud.get("cue"):
-            lines.append((hud["cue"], (255, 255, 255)))
-    if hud.get("paused"):
-        lines.append(("PAUSED (space to continue)", (255, 220, 0)))
-    out = np.ascontiguousarray(out)
+def draw_live_frame(
+    rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict[str, Any]
+) -> np.ndarray:
+    """The overlay (render.overlay.draw_frame, which draws the HUD dict too) plus live-only marks: the pause
+    line, the calibration progress bar and the frame-rate corner."""
+    out = np.ascontiguousarray(draw_frame(rgb, pose, contour, update.angles, hud))
     h, w = out.shape[:2]
-    scale = max(0.5, w / 1100.0)
-    y = int(30 * scale) if draw_frame is None else h // 2
-    for text, colour in lines:
+    if hud.get("paused"):
+        scale = max(0.5, w / 1100.0)
+        text, y = "PAUSED (space to continue)", h // 2
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, 2)
         cv2.rectangle(out, (8, y - th - 6), (16 + tw, y + 6), (0, 0, 0), -1)
-        cv2.putText(out, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, colour, 2, cv2.LINE_AA)
-        y += th + int(18 * scale)
+        cv2.putText(out, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 220, 0), 2, cv2.LINE_AA)
     if update.state == "calibrating":
         bar_w = int((w - 40) * update.calibration_progress)
         cv2.rectangle(out, (20, h - 30), (w - 20, h - 14), (255, 255, 255), 1)
@@ -104,18 +68,22 @@ class LiveWindow:
         cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
 
     def show(self, rgb: np.ndarray) -> None:
+        """Show an RGB frame."""
         cv2.imshow(WINDOW_TITLE, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
     def poll(self) -> int:
+        """The key pressed since the last poll, or -1 (also lets the window repaint)."""
         return cv2.waitKey(1) & 0xFF
 
     def closed(self) -> bool:
+        """Whether the user closed the window."""
         try:
             return cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1
         except cv2.error:
             return True
 
     def close(self) -> None:
+        """Close the window (a window already gone is fine)."""
         try:
             cv2.destroyWindow(WINDOW_TITLE)
             cv2.waitKey(1)

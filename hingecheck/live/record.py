@@ -12,16 +12,22 @@ import contextlib
 import os
 import queue
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from hingecheck.core.kinematics import FrameMeasurement, assess_view
+from hingecheck.core.coach import LiveCoach
+from hingecheck.core.kinematics import Calibration, FrameMeasurement, assess_view
 from hingecheck.core.settings import Settings
-from hingecheck.core.types import AngleSeries, FrameAngles, PoseFrame, Rep, VideoInfo
+from hingecheck.core.types import AngleSeries, FrameAngles, PoseFrame, Rep, VideoInfo, Warning_
 from hingecheck.io.pose import ModelInfo
 from hingecheck.io.video import VideoWriter
-from hingecheck.pipeline import MIN_DETECTION_RATE_OK, Measured, capture_warnings
+from hingecheck.pipeline import MIN_DETECTION_RATE_OK, AnalyzeOptions, Measured, capture_warnings
+from hingecheck.report.outputs import write_outputs
 from hingecheck.result import AnalysisResult
 
 _STOP = object()
@@ -89,8 +95,8 @@ def build_session_result(
     reps: list[Rep],
     luma: list[float],
     facing: str | None,
-    calibration: dict,
-    calibration_warnings: list,
+    calibration: dict[str, Any],
+    calibration_warnings: list[Warning_],
     settings: Settings,
     model: ModelInfo,
     timings_s: dict[str, float],
@@ -140,7 +146,8 @@ def _finite_or_none(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), 3)
 
 
-def calibration_info(calibrations: list, automatic_fallback: bool) -> dict:
+def calibration_info(calibrations: list[Calibration], automatic_fallback: bool) -> dict[str, Any]:
+    """summary.json's ``calibration`` block for a session: the last standing baseline and how many there were."""
     if not calibrations:
         return {"automatic": True, "found": False, "start_s": None, "end_s": None, "live": True}
     c = calibrations[-1]
@@ -152,3 +159,74 @@ def calibration_info(calibrations: list, automatic_fallback: bool) -> dict:
         "live": True,
         "n_calibrations": len(calibrations),
     }
+
+
+def write_session_record(
+    out_dir: Path,
+    *,
+    info: VideoInfo,
+    coach: LiveCoach,
+    facing: str | None,
+    poses: list[PoseFrame],
+    measurements: list[FrameMeasurement],
+    luma: list[float],
+    recorder: RawRecorder | None,
+    session_s: float,
+    error: str | None,
+    settings: Settings,
+    model: ModelInfo,
+    config_path: str | None,
+    blur_faces: bool,
+    note: Callable[[str], None],
+) -> AnalysisResult:
+    """Turn a finished session into the outputs of ``analyze`` in ``out_dir`` (``live --record``).
+
+    The recording of the processed frames, when it is complete, becomes the source of annotated.mp4; otherwise
+    the other outputs are written without a video and ``note`` says why.
+    """
+    t0 = time.perf_counter()
+    n = min(len(poses), len(measurements), len(coach.angles), len(luma))  # Ctrl-C can land mid-frame
+    poses, measurements, luma = poses[:n], measurements[:n], luma[:n]
+    duration = poses[-1].time_s if poses else 0.0
+    info = replace(info, n_frames_hint=len(poses), duration_s=max(info.duration_s, duration))
+    automatic = bool(coach.calibrations) and coach.calibrations[-1].automatic
+    result = build_session_result(
+        info=info,
+        poses=poses,
+        measurements=measurements,
+        angles=coach.angles[:n],
+        reps=list(coach.reps),
+        luma=luma,
+        facing=facing,
+        calibration=calibration_info(coach.calibrations, automatic),
+        calibration_warnings=coach.calibrations[-1].warnings if coach.calibrations else [],
+        settings=settings,
+        model=model,
+        timings_s={"session": session_s},
+        decode_errors=[error] if error else [],
+    )
+    if not poses:
+        result.status, result.message = "no_frames", "the session ended before any frame was processed"
+    recording: Path | None = None
+    if recorder is not None and recorder.error is None and recorder.frames_written == len(poses) and poses:
+        recording = out_dir / "session.mp4"
+        os.replace(recorder.path, recording)
+    elif recorder is not None:
+        if recorder.error is not None:
+            note(f"the session recording failed ({recorder.error}); no annotated video")
+        elif poses:
+            note("the session recording does not match the processed frames; no annotated video")
+        recorder.path.unlink(missing_ok=True)
+    options = AnalyzeOptions(
+        config_path=config_path,
+        write_video=recording is not None,
+        blur_faces=blur_faces,
+        max_width=None,  # the recording already has the processed size
+    )
+    if recording is not None and not blur_faces:
+        result.outputs["session_video"] = recording.name
+    write_outputs(result, recording or Path("-"), out_dir, options.output_options)
+    if recording is not None and blur_faces:
+        recording.unlink(missing_ok=True)  # raw faces must not stay behind when blurring was asked for
+    result.timings_s["record_outputs"] = time.perf_counter() - t0
+    return result

@@ -5,42 +5,54 @@ one-euro smoothing, the streaming rep tracker, cues, window). The mailbox never 
 while a newer one arrives is dropped and counted, so the feedback is never late by more than one frame of
 work. ``--record`` keeps the processed frames (encoded by a low-priority thread) and writes the same
 outputs as ``analyze`` at the end; ``--no-window`` runs headless and writes live_stats.json.
+
+The session's parts: ``live.feedback`` (HUD state, cues, status lines), ``live.stats`` (latency bookkeeping),
+``live.gui`` (window, keys, drawing), ``live.record`` (recording and outputs). Status lines go to the ``say``
+callback and notes to ``note`` (the CLI prints them); without callbacks they are logged.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hingecheck.core.coach import CoachUpdate, LiveCoach, LiveConfig, rep_cue, rep_verdict
+from hingecheck.core.coach import CoachUpdate, LiveCoach
 from hingecheck.core.errors import HingecheckError
 from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer
-from hingecheck.core.settings import Settings, load_settings
-from hingecheck.core.types import Fault, PoseFrame, Rep, VideoFrame
+from hingecheck.core.settings import Settings
+from hingecheck.core.types import PoseFrame, Rep, VideoFrame
+from hingecheck.io.config import load_settings
 from hingecheck.io.pose import ModelInfo, PoseEstimator, resolve_model
 from hingecheck.io.sinks import atomic_open
 from hingecheck.live import gui as live_gui  # first: OpenCV's GUI must load before PyAV (see live_gui)
+from hingecheck.live.audio import CuePlayer
 from hingecheck.live.capture import (
     CameraSource,
+    CapturedFrame,
     CaptureThread,
     FrameSource,
     LatestFrameSlot,
     VideoFileSource,
     open_camera,
 )
-from hingecheck.live.record import RawRecorder, build_session_result, calibration_info, reindexed
+from hingecheck.live.feedback import PHASE_FOR_OVERLAY, SessionFeedback
+from hingecheck.live.record import RawRecorder, reindexed, write_session_record
+from hingecheck.live.stats import LatencyBook, LiveStats, load_avg
 from hingecheck.result import AnalysisResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class LiveOptions:
+    """The switches of ``hingecheck live``."""
+
     camera: int = 0
     source: str | None = None  # a video file played at its real pace instead of a camera
     window: bool = True
@@ -58,62 +70,17 @@ class LiveOptions:
 
 
 @dataclass
-class LiveStats:
-    """Latency accounting of one session (capture → verdict), written to live_stats.json."""
-
-    frames_captured: int = 0
-    frames_processed: int = 0
-    frames_dropped: int = 0
-    frames_paused: int = 0
-    fps: float = 0.0
-    latency_ms_p50: float = 0.0
-    latency_ms_p95: float = 0.0
-    latency_ms_max: float = 0.0
-    pose_ms_p50: float = 0.0
-    pose_ms_p95: float = 0.0
-    rest_ms_p50: float = 0.0  # kinematics + smoothing + tracker per frame
-    rest_ms_p95: float = 0.0
-    duration_s: float = 0.0
-    record_stalls: int = 0
-    load_avg_start: list[float] = field(default_factory=list)
-    load_avg_end: list[float] = field(default_factory=list)
-    source: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def dropped_share(self) -> float:
-        return self.frames_dropped / self.frames_captured if self.frames_captured else 0.0
-
-    def to_dict(self) -> dict:
-        d = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
-        d["dropped_share"] = round(self.dropped_share, 4)
-        return d
-
-
-def _percentile_ms(values_s: list[float], q: float) -> float:
-    return float(np.percentile(values_s, q) * 1000.0) if values_s else 0.0
-
-
-def _load_avg() -> list[float]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return []
-
-
-PHASE_FOR_OVERLAY = {"standing": "stand", "lockout": "stand", "descent": "descent", "return": "return"}
-
-
-# --- the session ---
-
-
-@dataclass
 class SessionOutcome:
+    """What a finished session leaves: its stats, reps, the recorded result (``--record``) and any error."""
+
     stats: LiveStats
     reps: list[Rep]
     result: AnalysisResult | None  # with --record
     stats_path: Path | None
     error: str | None = None  # the source failed mid-session (one line)
+
+
+ShownFrame = tuple[np.ndarray, PoseFrame, np.ndarray | None, CoachUpdate]  # what draw_live_frame last drew
 
 
 class LiveSession:
@@ -125,19 +92,23 @@ class LiveSession:
         settings: Settings | None = None,
         model: ModelInfo | None = None,
         say: Callable[[str], None] | None = None,
+        note: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options
         self.settings = settings or load_settings(options.config_path)
-        self.cfg = self.settings.typed("live", LiveConfig)
+        self.cfg = self.settings.live
         self.model = model or resolve_model(options.model_path)
-        self._say = say or (lambda text: print(text, flush=True))
+        self._say = say or log.info
+        self._note = note or log.warning
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
+        """A one-line note about the session (no window, no sound, a failed recording …): kept and reported."""
         self.notes.append(text)
-        print(f"hingecheck: {text}", file=sys.stderr, flush=True)
+        self._note(text)
 
     def open_source(self) -> FrameSource:
+        """The frame source: the ``--source`` clip, else the camera."""
         if self.options.source is not None:
             return VideoFileSource(
                 self.options.source,
@@ -147,26 +118,25 @@ class LiveSession:
             )
         return open_camera(self.options.camera, max_width=self.cfg.max_width)
 
-    def run(self) -> SessionOutcome:
-        from hingecheck.live.audio import CuePlayer
+    def _open_window(self) -> live_gui.LiveWindow | None:
+        if not self.options.window:
+            return None
+        ok, why = live_gui.display_available()
+        if ok:
+            try:
+                return live_gui.LiveWindow()
+            except Exception as exc:  # cv2.error: highgui without a usable backend
+                why = f"cannot open a window ({str(exc).splitlines()[0][:80] if str(exc) else exc!r})"
+        self.note(f"{why}: running without a window")
+        return None
 
+    def run(self) -> SessionOutcome:
+        """Run the session to its end and write its outputs; a source that cannot open raises HingecheckError."""
         options = self.options
         source = self.open_source()  # raises a HingecheckError with one line (no camera, not a video …)
-        window: live_gui.LiveWindow | None = None
-        if options.window:
-            ok, why = live_gui.display_available()
-            if ok:
-                try:
-                    window = live_gui.LiveWindow()
-                except Exception as exc:  # cv2.error: highgui without a usable backend
-                    why = f"cannot open a window ({str(exc).splitlines()[0][:80] if str(exc) else exc!r})"
-            if window is None:
-                self.note(f"{why}: running without a window")
-        pose_settings = self.settings.section("pose")
+        window = self._open_window()
         try:  # one person, VIDEO mode: the fastest setting (DESIGN §7); timestamps are the capture times
-            estimator = PoseEstimator(
-                self.model, num_poses=1, min_confidence=float(pose_settings.get("min_confidence", 0.5))
-            )
+            estimator = PoseEstimator(self.model, num_poses=1, min_confidence=self.settings.pose.min_confidence)
         except BaseException:
             source.close()
             if window is not None:
@@ -184,267 +154,185 @@ class LiveSession:
                 self.cfg.record_queue_frames,
             )
         try:
-            return self._loop(source, estimator, player, recorder, window)
+            loop = _SessionLoop(self, source, estimator, SessionFeedback(self.cfg, player, self._say), window)
+            loop.recorder = recorder
+            loop.run()
+            return self._close(loop)
         finally:
             estimator.close()
             player.close()
             if window is not None:
                 window.close()
 
-    def _loop(
-        self,
-        source: FrameSource,
-        estimator: PoseEstimator,
-        player,
-        recorder: RawRecorder | None,
-        window: live_gui.LiveWindow | None,
-    ) -> SessionOutcome:
-        options = self.options
-        stats = LiveStats(source=source.info.path, load_avg_start=_load_avg())
-        slot = LatestFrameSlot()
-        capture = CaptureThread(source, slot)
-        measurer = SagittalMeasurer()
-        coach = LiveCoach(self.settings, self.cfg)
-        if not coach.tracker_available:
-            self.note("rep tracking is not available in this build (movement.RepTracker missing)")
-        poses: list[PoseFrame] = []
-        measurements: list[FrameMeasurement] = []
-        luma: list[float] = []
-        latencies_s: list[float] = []
-        pose_s: list[float] = []
-        rest_s: list[float] = []
-        hud: dict = {"reps": 0, "guidance": "", "verdict": "", "cue": "", "paused": False, "perf": ""}
-        paused = False
-        draw = window is not None or options.draw_headless
-        last_shown: tuple[np.ndarray, PoseFrame, np.ndarray | None, CoachUpdate] | None = None
-        was_calibrated = False
-        announced_faults: set[tuple[int, str]] = set()
-        t_start = time.perf_counter()
-        t_first: float | None = None
-        t_last = t_start
-
-        def give_cues(update: CoachUpdate) -> None:
-            nonlocal was_calibrated
-            if update.state == "tracking" and not was_calibrated:
-                was_calibrated = True
-                c = coach.calibration
-                self._say(f"calibrated on the stand at {c.start_s:.1f}–{c.end_s:.1f} s: start your reps")
-                player.beep(self.cfg.tone_hz_good, self.cfg.tone_s, beeps=2)
-                player.say("Calibrated. Start your reps.")
-            for rep_index, fault in update.early_faults:  # a fault seen mid-rep: cue it now, not at the rep's end
-                key = (rep_index, fault.code)
-                if key not in announced_faults:
-                    announced_faults.add(key)
-                    self._flag_fault(fault, hud, player)
-            for rep in update.reps_done:
-                self._finish_rep(rep, hud, player, announced_faults)
-            hud["reps"] = sum(1 for r in coach.reps if not r.partial)
-
-        capture.start()
-        try:
-            while True:
-                if options.max_seconds is not None and time.perf_counter() - t_start > options.max_seconds:
-                    break
-                frame = slot.take(timeout_s=0.05)
-                if frame is None:
-                    if capture.exception is not None or slot.finished:
-                        break
-                    if window is not None:
-                        if last_shown is not None and paused:
-                            hud["paused"] = True
-                            window.show(live_gui.draw_live_frame(*last_shown, hud))
-                        key = window.poll()
-                        if key in live_gui.QUIT_KEYS or window.closed():
-                            break
-                        if key in live_gui.PAUSE_KEYS:
-                            paused = self._toggle_pause(paused, capture, hud)
-                    continue
-                if paused:  # a camera keeps delivering while paused: show it, analyse nothing
-                    stats.frames_paused += 1
-                    if window is not None and last_shown is not None:
-                        window.show(live_gui.draw_live_frame(frame.rgb, *last_shown[1:], hud))
-                        key = window.poll()
-                        if key in live_gui.QUIT_KEYS:
-                            break
-                        if key in live_gui.PAUSE_KEYS:
-                            paused = self._toggle_pause(paused, capture, hud)
-                    continue
-                k = len(poses)
-                t0 = time.perf_counter()
-                pose = estimator.process(VideoFrame(k, frame.time_s, frame.rgb))
-                t1 = time.perf_counter()
-                m = measurer.measure(pose)
-                update = coach.step(pose, m)
-                t_done = time.perf_counter()
-                latencies_s.append(t_done - frame.captured_at)
-                pose_s.append(t1 - t0)
-                rest_s.append(t_done - t1)
-                t_first = frame.captured_at if t_first is None else t_first
-                t_last = t_done
-                give_cues(update)
-                poses.append(reindexed(pose, k))
-                measurements.append(m)
-                luma.append(float(frame.rgb[::8, ::8].mean()))  # brightness check, as analyze does
-                if recorder is not None:
-                    recorder.put(frame.rgb, frame.time_s)
-                hud["guidance"] = update.guidance
-                hud["phase"] = PHASE_FOR_OVERLAY.get(update.phase or "standing", "stand")
-                hud["rep"] = None if hud["phase"] == "stand" else len(coach.reps) + 1
-                if draw:
-                    n = len(latencies_s)
-                    hud["perf"] = (
-                        f"{n / max(t_done - (t_first or t_done), 1e-6):.0f} fps  {latencies_s[-1] * 1e3:.0f} ms"
-                    )
-                    shown = live_gui.draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, hud)
-                    last_shown = (frame.rgb, pose, m.dorsal_contour, update)
-                    if window is not None:
-                        window.show(shown)
-                        key = window.poll()
-                        if key in live_gui.QUIT_KEYS or window.closed():
-                            break
-                        if key in live_gui.RECALIBRATE_KEYS:
-                            for rep in coach.recalibrate():
-                                self._finish_rep(rep, hud, player, announced_faults)
-                            was_calibrated = False
-                            self._say("recalibrating: stand still, side-on")
-                        if key in live_gui.PAUSE_KEYS:
-                            paused = self._toggle_pause(paused, capture, hud)
-        except KeyboardInterrupt:
-            self._say("stopped")
-        finally:
-            capture.stop()
-        error = source.error
-        if capture.exception is not None:
-            exc = capture.exception
+    def _close(self, loop: _SessionLoop) -> SessionOutcome:
+        """After the loop: close the last rep, the recording, the stats and the outputs."""
+        error = loop.source.error
+        if loop.capture.exception is not None:
+            exc = loop.capture.exception
             error = f"capture failed: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}"
         if error:
             self.note(error)
-        for rep in coach.finish(measurements):
-            self._finish_rep(rep, hud, player, announced_faults)
-        if recorder is not None:
-            recorder.close()
-            stats.record_stalls = recorder.stalls
-
-        stats.frames_captured = slot.frames_put
-        stats.frames_processed = len(poses)
-        stats.frames_dropped = slot.frames_dropped
-        stats.duration_s = t_last - t_start
-        span = t_last - (t_first if t_first is not None else t_start)
-        stats.fps = (len(poses) - 1) / span if len(poses) > 1 and span > 0 else 0.0
-        stats.latency_ms_p50 = _percentile_ms(latencies_s, 50)
-        stats.latency_ms_p95 = _percentile_ms(latencies_s, 95)
-        stats.latency_ms_max = _percentile_ms(latencies_s, 100)
-        stats.pose_ms_p50, stats.pose_ms_p95 = _percentile_ms(pose_s, 50), _percentile_ms(pose_s, 95)
-        stats.rest_ms_p50, stats.rest_ms_p95 = _percentile_ms(rest_s, 50), _percentile_ms(rest_s, 95)
-        stats.load_avg_end = _load_avg()
+        for rep in loop.coach.finish(loop.measurements):
+            loop.feedback.finish_rep(rep)
+        stats = loop.stats
+        if loop.recorder is not None:
+            loop.recorder.close()
+            stats.record_stalls = loop.recorder.stalls
+        stats.frames_captured = loop.slot.frames_put
+        stats.frames_processed = len(loop.poses)
+        stats.frames_dropped = loop.slot.frames_dropped
+        loop.latency.fill(stats, len(loop.poses))
         stats.notes = list(self.notes)
 
         result = None
-        if options.record_dir is not None:
-            result = self._write_record(source, coach, measurer, poses, measurements, luma, recorder, stats, error)
-        stats_dir = options.stats_dir or options.record_dir  # --stats-dir wins; else beside the recording
+        if self.options.record_dir is not None:
+            result = write_session_record(
+                Path(self.options.record_dir),
+                info=loop.source.info,
+                coach=loop.coach,
+                facing=loop.measurer.facing,
+                poses=loop.poses,
+                measurements=loop.measurements,
+                luma=loop.luma,
+                recorder=loop.recorder,
+                session_s=stats.duration_s,
+                error=error,
+                settings=self.settings,
+                model=self.model,
+                config_path=self.options.config_path,
+                blur_faces=self.options.blur_faces,
+                note=self.note,
+            )
+        stats_dir = self.options.stats_dir or self.options.record_dir  # --stats-dir wins; else beside the recording
         stats_path = None
         if stats_dir is not None:
             stats_path = Path(stats_dir) / "live_stats.json"
             with atomic_open(stats_path) as fh:
                 json.dump(stats.to_dict(), fh, indent=2)
                 fh.write("\n")
-        return SessionOutcome(stats, list(coach.reps), result, stats_path, error)
+        return SessionOutcome(stats, list(loop.coach.reps), result, stats_path, error)
 
-    def _toggle_pause(self, paused: bool, capture: CaptureThread, hud: dict) -> bool:
-        paused = not paused
-        hud["paused"] = paused
-        if paused:
-            capture.pause_event.set()
-            self._say("paused: press space to go on")
-        else:
-            capture.pause_event.clear()
-            self._say("going on")
-        return paused
 
-    def _flag_fault(self, fault: Fault, hud: dict, player) -> None:
-        hud["verdict"], hud["verdict_fault"], hud["cue"] = fault.message, True, fault.cue
-        player.beep(self.cfg.tone_hz_fault, self.cfg.tone_s, beeps=2)
-        player.say(fault.cue)
+class _SessionLoop:
+    """The processing loop of one session and what it accumulates (poses, measurements, timings)."""
 
-    def _finish_rep(self, rep: Rep, hud: dict, player, announced: set[tuple[int, str]]) -> None:
-        verdict = rep_verdict(rep) + (" (cut off)" if rep.partial else "")
-        self._say(verdict)
-        hud["verdict"], hud["verdict_fault"], hud["cue"] = verdict, bool(rep.faults), rep_cue(rep)
-        fresh = [f for f in rep.faults if (rep.index, f.code) not in announced]
-        if rep.faults and not fresh:
-            return  # already cued while the rep was going
-        if rep.faults:
-            player.beep(self.cfg.tone_hz_fault, self.cfg.tone_s, beeps=2)
-            player.say(fresh[0].cue)
-        elif not rep.partial:
-            player.beep(self.cfg.tone_hz_good, self.cfg.tone_s)
-
-    def _write_record(
+    def __init__(
         self,
+        session: LiveSession,
         source: FrameSource,
-        coach: LiveCoach,
-        measurer: SagittalMeasurer,
-        poses: list[PoseFrame],
-        measurements: list[FrameMeasurement],
-        luma: list[float],
-        recorder: RawRecorder | None,
-        stats: LiveStats,
-        error: str | None,
-    ) -> AnalysisResult:
-        from hingecheck.pipeline import AnalyzeOptions
-        from hingecheck.report.outputs import write_outputs
+        estimator: PoseEstimator,
+        feedback: SessionFeedback,
+        window: live_gui.LiveWindow | None,
+    ) -> None:
+        self.options = session.options
+        self.source = source
+        self.estimator = estimator
+        self.feedback = feedback
+        self.window = window
+        self.recorder: RawRecorder | None = None
+        self.stats = LiveStats(source=source.info.path, load_avg_start=load_avg())
+        self.slot = LatestFrameSlot()
+        self.capture = CaptureThread(source, self.slot)
+        self.measurer = SagittalMeasurer()
+        self.coach = LiveCoach(session.settings, session.cfg)
+        self.poses: list[PoseFrame] = []
+        self.measurements: list[FrameMeasurement] = []
+        self.luma: list[float] = []
+        self.latency = LatencyBook()
+        self.paused = False
+        self.draw = window is not None or self.options.draw_headless
+        self.last_shown: ShownFrame | None = None
 
-        out_dir = Path(self.options.record_dir)  # type: ignore[arg-type]
+    def run(self) -> None:
+        """Take frames until the source ends, the user quits, the time is up or Ctrl-C."""
+        self.capture.start()
+        try:
+            while not self._step():
+                pass
+        except KeyboardInterrupt:
+            self.feedback.say("stopped")
+        finally:
+            self.capture.stop()
+
+    def _step(self) -> bool:
+        """Handle what the mailbox holds (a frame or nothing yet); True when the session should end."""
+        max_s = self.options.max_seconds
+        if max_s is not None and self.latency.elapsed_s() > max_s:
+            return True
+        frame = self.slot.take(timeout_s=0.05)
+        if frame is None:
+            if self.capture.exception is not None or self.slot.finished:
+                return True
+            return self._idle()
+        if self.paused:
+            return self._paused_frame(frame)
+        return self._process(frame)
+
+    def _idle(self) -> bool:
+        """No new frame: keep the window alive (redrawing the paused frame) and read the keys."""
+        if self.window is None:
+            return False
+        if self.last_shown is not None and self.paused:
+            self.feedback.hud["paused"] = True
+            self.window.show(live_gui.draw_live_frame(*self.last_shown, self.feedback.hud))
+        return self._keys(recalibrate=False, check_closed=True)
+
+    def _paused_frame(self, frame: CapturedFrame) -> bool:
+        """A camera keeps delivering while paused: show it, analyse nothing."""
+        self.stats.frames_paused += 1
+        if self.window is None or self.last_shown is None:
+            return False
+        self.window.show(live_gui.draw_live_frame(frame.rgb, *self.last_shown[1:], self.feedback.hud))
+        return self._keys(recalibrate=False, check_closed=False)
+
+    def _process(self, frame: CapturedFrame) -> bool:
+        """Pose, measurement and coaching for one frame; cue, record and draw it."""
+        k = len(self.poses)
         t0 = time.perf_counter()
-        n = min(len(poses), len(measurements), len(coach.angles), len(luma))  # Ctrl-C can land mid-frame
-        poses, measurements, luma = poses[:n], measurements[:n], luma[:n]
-        duration = poses[-1].time_s if poses else 0.0
-        info = replace(source.info, n_frames_hint=len(poses), duration_s=max(source.info.duration_s, duration))
-        automatic = bool(coach.calibrations) and coach.calibrations[-1].automatic
-        result = build_session_result(
-            info=info,
-            poses=poses,
-            measurements=measurements,
-            angles=coach.angles[:n],
-            reps=list(coach.reps),
-            luma=luma,
-            facing=measurer.facing,
-            calibration=calibration_info(coach.calibrations, automatic),
-            calibration_warnings=coach.calibrations[-1].warnings if coach.calibrations else [],
-            settings=self.settings,
-            model=self.model,
-            timings_s={"session": stats.duration_s},
-            decode_errors=[error] if error else [],
-        )
-        if not poses:
-            result.status, result.message = "no_frames", "the session ended before any frame was processed"
-        recording: Path | None = None
-        if recorder is not None and recorder.error is None and recorder.frames_written == len(poses) and poses:
-            recording = out_dir / "session.mp4"
-            os.replace(recorder.path, recording)
-        elif recorder is not None:
-            if recorder.error is not None:
-                self.note(f"the session recording failed ({recorder.error}); no annotated video")
-            elif poses:
-                self.note("the session recording does not match the processed frames; no annotated video")
-            recorder.path.unlink(missing_ok=True)
-        options = AnalyzeOptions(
-            config_path=self.options.config_path,
-            write_video=recording is not None,
-            blur_faces=self.options.blur_faces,
-            max_width=None,  # the recording already has the processed size
-        )
-        if recording is not None and not self.options.blur_faces:
-            result.outputs["session_video"] = recording.name
-        write_outputs(result, recording or Path("-"), out_dir, options.output_options)
-        if recording is not None and self.options.blur_faces:
-            recording.unlink(missing_ok=True)  # raw faces must not stay behind when blurring was asked for
-        result.timings_s["record_outputs"] = time.perf_counter() - t0
-        return result
+        pose = self.estimator.process(VideoFrame(k, frame.time_s, frame.rgb))
+        t1 = time.perf_counter()
+        m = self.measurer.measure(pose)
+        update = self.coach.step(pose, m)
+        self.latency.frame_done(frame.captured_at, t0, t1, time.perf_counter())
+        self.feedback.on_update(update, self.coach)
+        self.poses.append(reindexed(pose, k))
+        self.measurements.append(m)
+        self.luma.append(float(frame.rgb[::8, ::8].mean()))  # brightness check, as analyze does
+        if self.recorder is not None:
+            self.recorder.put(frame.rgb, frame.time_s)
+        if not self.draw:
+            return False
+        self.feedback.hud["perf"] = self.latency.perf_text()
+        shown = live_gui.draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, self.feedback.hud)
+        self.last_shown = (frame.rgb, pose, m.dorsal_contour, update)
+        if self.window is None:
+            return False
+        self.window.show(shown)
+        return self._keys(recalibrate=True, check_closed=True)
+
+    def _keys(self, *, recalibrate: bool, check_closed: bool) -> bool:
+        """Read one key press: q quits (True), c recalibrates, space pauses or goes on."""
+        assert self.window is not None
+        key = self.window.poll()
+        if key in live_gui.QUIT_KEYS or (check_closed and self.window.closed()):
+            return True
+        if recalibrate and key in live_gui.RECALIBRATE_KEYS:
+            self.feedback.recalibrating(self.coach.recalibrate())
+        if key in live_gui.PAUSE_KEYS:
+            self._toggle_pause()
+        return False
+
+    def _toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self.capture.pause_event.set()
+        else:
+            self.capture.pause_event.clear()
+        self.feedback.paused(self.paused)
 
 
 __all__ = [
+    "PHASE_FOR_OVERLAY",
     "CameraSource",
     "HingecheckError",
     "LiveOptions",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from hingecheck.core.settings import FaultConfig, settings_from_dict
 from hingecheck.core.types import (
     LEFT_EAR,
     LEFT_SHOULDER,
@@ -80,21 +81,21 @@ class OverlayConfig:
     ``lumbar_onset_deg`` turns the gauge amber, ``lumbar_tolerance_deg`` red), so the picture and the verdict agree.
     """
 
-    lumbar_caution_deg: float = 10.0
-    lumbar_alarm_deg: float = 20.0
+    lumbar_caution_deg: float  # no defaults here: always the fault rules' own (from_faults)
+    lumbar_alarm_deg: float
     fault_banner_s: float = 1.5  # long enough to read a one-line cue at normal playback speed
     gauge_min_deg: float = -20.0  # the gauge's shared scale: some arching, up to a deep hinge
     gauge_max_deg: float = 100.0
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any] | None) -> OverlayConfig:
-        faults = (settings or {}).get("faults", {})
-        values: dict[str, float] = {}
-        if isinstance(faults.get("lumbar_onset_deg"), int | float):
-            values["lumbar_caution_deg"] = float(faults["lumbar_onset_deg"])
-        if isinstance(faults.get("lumbar_tolerance_deg"), int | float):
-            values["lumbar_alarm_deg"] = float(faults["lumbar_tolerance_deg"])
-        return cls(**values)
+    def from_faults(cls, faults: FaultConfig) -> OverlayConfig:
+        """The gauge turns amber at the takeover onset and red at the takeover tolerance of these rules."""
+        return cls(lumbar_caution_deg=faults.lumbar_onset_deg, lumbar_alarm_deg=faults.lumbar_tolerance_deg)
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any] | None) -> OverlayConfig:
+        """From a result's recorded settings (``AnalysisResult.settings``); defaults where none were recorded."""
+        return cls.from_faults(settings_from_dict(values or {}).faults)
 
 
 @dataclass
@@ -364,11 +365,11 @@ def draw_frame(
     *,
     blur: bool = False,
     blur_box: Box | None = None,
-    config: OverlayConfig | None = None,
+    config: OverlayConfig,
     in_place: bool = False,
 ) -> np.ndarray:
     """Draw one annotated frame (RGB). With ``blur=True`` the head box (``None`` = whole frame) is blurred first."""
-    cfg = config or OverlayConfig()
+    cfg = config
     if not isinstance(hud, HudState):
         hud = HudState.from_mapping(hud)
     img = rgb if in_place else rgb.copy()

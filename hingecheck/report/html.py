@@ -208,15 +208,11 @@ def _rep_rows(result: AnalysisResult) -> list[dict[str, Any]]:
 def _versions() -> dict[str, str]:
     import av
     import matplotlib
+    import mediapipe
     import numpy
 
     versions = {"hingecheck": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
-    try:
-        import mediapipe
-
-        versions["mediapipe"] = getattr(mediapipe, "__version__", "?")
-    except ImportError:  # the report of a failed run must still render
-        pass
+    versions["mediapipe"] = getattr(mediapipe, "__version__", "?")
     versions.update({"PyAV": av.__version__, "matplotlib": matplotlib.__version__, "Jinja2": jinja2.__version__})
     return versions
 

@@ -163,3 +163,33 @@ def test_trend_over_sessions_flags_a_worsening_client(tmp_path):
     assert worsening(sessions) and not worsening(sessions[:2])
     assert attention_score(sessions, 0) > attention_score(sessions[:2], 0)
     assert attention_score(sessions[:2], 1) > attention_score(sessions[:2], 0)  # files to re-record count too
+
+
+def test_every_declared_rep_and_fault_field_is_stored(tmp_path):
+    """A rep's fields are declared once (core.types.Rep): the table has each, filled from summary.json."""
+    from hingecheck.core.types import Fault, Rep
+
+    full = Rep(1, 1.0, 2.0, 3.5, 30, 60, 105, return_start_s=2.4, peak_trunk_inclination_deg=71.0)
+    full.faults.append(Fault("spinal_flexion_takeover", 1.8, 54, "rounded", "hips back", {"lumbar_deg": 21.5}))
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        rec = upsert(store, KEY, summary([full.to_dict()]))
+        stored = dict(store.reps(rec)[0])
+        fault = dict(store.faults(rec)[0])
+    assert stored["return_start_s"] == 2.4 and stored["peak_trunk_inclination_deg"] == 71.0
+    assert stored["end_frame"] == 105 and stored["rep_index"] == 1
+    assert fault["frame"] == 54 and fault["details_json"] == '{"lumbar_deg": 21.5}'
+
+
+def test_a_store_missing_declared_columns_gains_them_on_open(tmp_path):
+    """A results file written before these fields were declared (no return_start_s): opening it adds them."""
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS:
+        conn.executescript(script)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.commit()
+    conn.close()
+    with ResultStore(path) as store:
+        columns = {row[1] for row in store.conn.execute("PRAGMA table_info(reps)")}
+        assert {"return_start_s", "peak_trunk_inclination_deg", "start_frame"} <= columns
+        assert store.add_declared_columns() == []  # idempotent

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hingecheck.core.coach import LiveCoach, LiveConfig
+from hingecheck.core.coach import LiveCoach
 from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
 from hingecheck.core.kinematics import FrameMeasurement, calibrate
-from hingecheck.core.settings import load_settings
+from hingecheck.core.settings import Settings
 from hingecheck.core.types import (
     LEFT_ANKLE,
     LEFT_HIP,
@@ -79,7 +79,7 @@ def _session() -> list[FrameMeasurement]:
 @pytest.fixture(scope="module")
 def coached() -> tuple[LiveCoach, list[FrameMeasurement]]:
     measurements = _session()
-    coach = LiveCoach(load_settings())
+    coach = LiveCoach(Settings())
     for m in measurements:
         coach.step(_side_on_pose(m.index), m)
     coach.finish(measurements)
@@ -113,8 +113,8 @@ def test_arm_free_zero_is_fixed_in_the_first_hinge_at_the_same_frame_live_and_of
 def test_coach_rereads_the_frames_it_tracked_before_the_zero_was_fixed(coached):
     coach, measurements = coached
     offline = calibrate(measurements)
-    cfg = load_settings().typed("live", LiveConfig)
-    smoother = LiveAngleSmoother(OneEuroParams(cfg.one_euro_min_cutoff_hz, cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz))
+    cfg = Settings().live
+    smoother = LiveAngleSmoother(OneEuroParams.from_live(cfg))
     expected = np.array([smoother.filter(offline.angles(m)).pelvic_tilt_deg for m in measurements])
     got = np.array([a.pelvic_tilt_deg for a in coach.angles])
     # every frame, including those tracked with the standing zero before the arm-free one was fixed

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hingecheck.core.movement import CUES, FAULT_CODES, FaultConfig, analyse_reps
-from hingecheck.core.settings import load_settings
+from hingecheck.core.movement import CUES, FAULT_CODES, analyse_reps
 from hingecheck.core.types import Fault
+from hingecheck.io.config import load_settings
 from tests.synthetic import Timeline, add_measurement_noise, smooth
 
 SETTINGS = load_settings()
@@ -132,7 +132,7 @@ def test_thresholds_come_from_the_config(tmp_path):
     cfg = tmp_path / "lenient.toml"
     cfg.write_text("[faults]\nlumbar_tolerance_deg = 50.0\nreturn_lumbar_extension_deg = 30.0\n")
     settings = load_settings(cfg)
-    assert settings.typed("faults", FaultConfig).lumbar_tolerance_deg == 50.0
+    assert settings.faults.lumbar_tolerance_deg == 50.0
     assert [r.fault_codes for r in analyse_reps(STOOP.series(), settings)] == [[]]
     assert [r.fault_codes for r in analyse_reps(LOW_BACK_RETURN.series(), settings)] == [[]]
 

@@ -11,18 +11,16 @@ import numpy as np
 import pytest
 
 from hingecheck.core.movement import (
-    FaultConfig,
     FaultFound,
     RepBottom,
     RepCompleted,
-    RepConfig,
     RepStarted,
     RepTracker,
     analyse_reps,
     track,
 )
-from hingecheck.core.settings import load_settings
 from hingecheck.core.types import AngleSeries, FrameAngles
+from hingecheck.io.config import load_settings
 from tests.synthetic import Timeline, add_measurement_noise, copy_series, smooth
 
 SETTINGS = load_settings()
@@ -263,5 +261,5 @@ def test_a_pose_glitch_mid_rep_does_not_split_it():
         assert abs(rep.start_s - lab["start_s"]) < 0.3 and abs(rep.end_s - lab["end_s"]) < 0.4
         assert sorted(rep.fault_codes) == sorted(lab["labels"])
     # without the speed limit the glitch makes phantom reps (the case this guards)
-    no_limit = replace(SETTINGS.typed("reps", RepConfig), max_drive_speed_deg_s=1e9)
-    assert len(track(glitched, RepTracker(no_limit, SETTINGS.typed("faults", FaultConfig)))) > len(labels)
+    no_limit = replace(SETTINGS.reps, max_drive_speed_deg_s=1e9)
+    assert len(track(glitched, RepTracker(no_limit, SETTINGS.faults))) > len(labels)

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hingecheck.core.coach import LiveConfig, check_framing
-from hingecheck.core.settings import load_settings
+from hingecheck.core.coach import check_framing
 from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from hingecheck.io.config import load_settings
 from hingecheck.io.video import VideoReader
 from hingecheck.live.audio import SAMPLE_RATE_HZ, CuePlayer, tone
 from hingecheck.live.capture import CapturedFrame, LatestFrameSlot
@@ -115,7 +115,7 @@ def test_slot_in_lock_step_hands_over_every_frame_to_a_slow_consumer():
 
 def test_framing_accepts_the_sample_and_names_what_is_wrong_otherwise(live_good_stoop):
     _, outcome = live_good_stoop
-    cfg = load_settings().typed("live", LiveConfig)
+    cfg = load_settings().live
     poses = [p for p in outcome.result.poses if p.detected]
     assert np.mean([check_framing(p, cfg).ok for p in poses]) > 0.95
 

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from hingecheck.core.settings import FaultConfig
 from hingecheck.core.types import AngleSeries, Fault, FrameAngles, PoseFrame, Rep
 from hingecheck.render.overlay import (
     GREEN,
@@ -25,6 +26,8 @@ from hingecheck.render.overlay import (
 from hingecheck.result import AnalysisResult
 
 W, H, FPS = 640, 480, 30.0
+
+CFG = OverlayConfig.from_faults(FaultConfig())  # the gauge follows the default fault rules
 
 
 def side_pose(index: int, detected: bool = True, dx: float = 0.0) -> PoseFrame:
@@ -134,7 +137,7 @@ def test_lumbar_gauge_colour_and_not_measurable():
 def test_contour_and_skeleton_are_drawn():
     black = np.zeros((H, W, 3), np.uint8)
     contour = np.column_stack([np.full(50, 500.0), np.linspace(200, 400, 50)])
-    out = draw_frame(black, side_pose(0), contour, None, HudState())
+    out = draw_frame(black, side_pose(0), contour, None, HudState(), config=CFG)
     assert out[300, 498:503].max() > 150  # the outline
     assert out[300, 381].max() > 150  # hip→knee segment of the skeleton (x ≈ 381 at y = 300)
 
@@ -221,7 +224,7 @@ def test_overlay_is_cheap_enough_for_live():
 @pytest.mark.parametrize("text", ["rep — 41° “cue” naïve", "plain"])
 def test_unicode_text_does_not_break_drawing(text):
     hud = HudState(rep_index=1, phase="descent", fault_title=text, fault_cue=text * 8)
-    out = draw_frame(np.zeros((H, W, 3), np.uint8), None, None, None, hud)
+    out = draw_frame(np.zeros((H, W, 3), np.uint8), None, None, None, hud, config=CFG)
     assert out[-10:].mean() > 10
 
 
@@ -234,7 +237,7 @@ def test_live_hud_mapping_is_accepted():
         "Hips back.",
         None,
     )
-    out = draw_frame(np.full((H, W, 3), 128, np.uint8), side_pose(0), None, None, hud)
+    out = draw_frame(np.full((H, W, 3), 128, np.uint8), side_pose(0), None, None, hud, config=CFG)
     assert out[-10:].reshape(-1, 3).mean(axis=0)[0] > 140  # the red banner
 
 
@@ -260,7 +263,9 @@ def test_real_clip_heads_are_blurred_and_the_hud_is_drawn(analysed_lowback, samp
             inner = (x0 + 4, y0 + 4, x1 - 4, y1 - 4)
             assert inner[3] - inner[1] > 20
             # without skeleton lines (they are drawn over the blur on purpose)
-            blurred = draw_frame(frame.rgb, None, None, None, HudState(), blur=True, blur_box=boxes[frame.index])
+            blurred = draw_frame(
+                frame.rgb, None, None, None, HudState(), blur=True, blur_box=boxes[frame.index], config=CFG
+            )
             assert local_detail(blurred, inner) < 0.35 * local_detail(frame.rgb, inner), f"frame {frame.index}"
             out = renderer.draw(frame.rgb, frame.index)
             region = np.s_[inner[1] : inner[3], inner[0] : inner[2]]
@@ -275,7 +280,7 @@ def test_other_frame_sizes_scale_the_hud(size):
     h, w = size
     hud = HudState(rep_index=2, phase="bottom", rep_count=1, fault_title="Low back took over", fault_cue="Hips back.")
     angles = FrameAngles(0, 0.0, True, hip_flexion_deg=70.0, lumbar_flexion_deg=30.0)
-    out = draw_frame(np.zeros((h, w, 3), np.uint8), None, None, angles, hud, blur=True, blur_box=None)
+    out = draw_frame(np.zeros((h, w, 3), np.uint8), None, None, angles, hud, blur=True, blur_box=None, config=CFG)
     assert out.shape == (h, w, 3)
     x0, y0, x1, y1 = hud_panel_box(h, w)
     assert x1 <= w // 2 and y1 <= h // 3  # the panel leaves the middle of the picture to the person

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hingecheck.core.movement.cues import cue_for
+from hingecheck.core.settings import FaultConfig
 from hingecheck.core.types import Fault
 
 FAULT_CODES = ("spinal_flexion_takeover", "extension_from_low_back", "lockout_hyperextension", "knee_dominant")
@@ -28,29 +29,6 @@ _COLUMN = {
     "knee": "knee_flexion_deg",
 }
 NAN = float("nan")
-
-
-@dataclass(frozen=True)
-class FaultConfig:
-    """Fault thresholds (degrees are within-rep changes from the standing before the rep)."""
-
-    sustain_s: float = 0.1
-    lumbar_onset_deg: float = 10.0
-    lumbar_tolerance_deg: float = 15.0
-    min_lumbar_share: float = 0.35
-    share_min_motion_deg: float = 8.0
-    bottom_zone_deg: float = 4.0
-    onset_average_s: float = 0.15
-    return_lumbar_extension_deg: float = 8.0
-    return_hip_still_deg: float = 5.0
-    return_hip_per_lumbar: float = 0.6
-    return_onset_fraction: float = 0.2
-    lead_deg: float = 3.0
-    lockout_lean_back_deg: float = 8.0
-    lockout_lumbar_extension_deg: float = 12.0
-    knee_min_deg: float = 45.0
-    knee_hip_ratio: float = 0.6
-    min_lumbar_coverage: float = 0.5
 
 
 @dataclass

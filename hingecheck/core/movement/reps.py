@@ -27,41 +27,13 @@ import numpy as np
 from hingecheck.core.movement.faults import (
     _COLUMN,
     ANGLES,
-    FaultConfig,
     FaultJudge,
     RepFrames,
     finalise_faults,
     lumbar_share,
 )
+from hingecheck.core.settings import FaultConfig, RepConfig
 from hingecheck.core.types import Fault, FrameAngles, Rep
-
-
-@dataclass(frozen=True)
-class RepConfig:
-    """Rep segmentation thresholds, degrees of the drive signal above the standing baseline, and seconds."""
-
-    start_deg: float = 10.0
-    standing_tol_deg: float = 3.0
-    standing_lean_tol_deg: float = 4.0
-    place_deg: float = 1.5
-    end_deg: float = 8.0
-    min_depth_deg: float = 20.0
-    min_descent_s: float = 0.2
-    return_min_deg: float = 6.0
-    return_fraction: float = 0.2
-    bottom_band_deg: float = 4.0
-    bottom_band_fraction: float = 0.06
-    rebound_deg: float = 12.0
-    lockout_s: float = 0.4
-    lockout_max_s: float = 2.0
-    max_gap_s: float = 1.0
-    max_rep_s: float = 30.0
-    lookback_s: float = 3.0
-    baseline_window_s: float = 1.0
-    drive_average_s: float = 0.07
-    max_baseline_deg: float = 10.0
-    max_drive_speed_deg_s: float = 600.0
-    glitch_settle_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -201,7 +173,7 @@ class RepTracker:
 
     @classmethod
     def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
-        return cls(settings.typed("reps", RepConfig), settings.typed("faults", FaultConfig))
+        return cls(settings.reps, settings.faults)
 
     # -- standing reference -------------------------------------------------------------------------------
     @property
