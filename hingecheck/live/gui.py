@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 
 from hingecheck.core.coach import CoachUpdate  # noqa: E402
 from hingecheck.core.types import PoseFrame  # noqa: E402
-from hingecheck.render.overlay import draw_frame  # noqa: E402
 from hingecheck.render.overlay import OverlayConfig, draw_frame  # noqa: E402
 
 QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q or Esc
@@ -40,11 +39,17 @@ def display_available() -> tuple[bool, str]:
 
 
 def draw_live_frame(
-    rgb: np.ndarray, pose: PoseFrame, contour: np.ndarray | None, update: CoachUpdate, hud: dict[str, Any]
+    rgb: np.ndarray,
+    pose: PoseFrame,
+    contour: np.ndarray | None,
+    update: CoachUpdate,
+    hud: dict[str, Any],
+    overlay: OverlayConfig,
 ) -> np.ndarray:
     """The overlay (render.overlay.draw_frame, which draws the HUD dict too) plus live-only marks: the pause
-    line, the calibration progress bar and the frame-rate corner."""
-    out = np.ascontiguousarray(draw_frame(rgb, pose, contour, update.angles, hud))
+    line, the calibration progress bar and the frame-rate corner. ``overlay`` holds the gauge's thresholds
+    (``OverlayConfig.from_faults(settings.faults)``: the fault rule's own)."""
+    out = np.ascontiguousarray(draw_frame(rgb, pose, contour, update.angles, hud, config=overlay))
     h, w = out.shape[:2]
     if hud.get("paused"):
         scale = max(0.5, w / 1100.0)

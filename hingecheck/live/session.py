@@ -44,6 +44,7 @@ from hingecheck.live.capture import (
 from hingecheck.live.feedback import PHASE_FOR_OVERLAY, SessionFeedback
 from hingecheck.live.record import RawRecorder, reindexed, write_session_record
 from hingecheck.live.stats import LatencyBook, LiveStats, load_avg
+from hingecheck.render.overlay import OverlayConfig
 from hingecheck.result import AnalysisResult
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ class _SessionLoop:
         self.paused = False
         self.draw = window is not None or self.options.draw_headless
         self.last_shown: ShownFrame | None = None
+        self.overlay = OverlayConfig.from_faults(session.settings.faults)  # the gauge reads the fault rule's limits
 
     def run(self) -> None:
         """Take frames until the source ends, the user quits, the time is up or Ctrl-C."""
@@ -274,7 +276,7 @@ class _SessionLoop:
             return False
         if self.last_shown is not None and self.paused:
             self.feedback.hud["paused"] = True
-            self.window.show(live_gui.draw_live_frame(*self.last_shown, self.feedback.hud))
+            self.window.show(live_gui.draw_live_frame(*self.last_shown, self.feedback.hud, self.overlay))
         return self._keys(recalibrate=False, check_closed=True)
 
     def _paused_frame(self, frame: CapturedFrame) -> bool:
@@ -282,7 +284,7 @@ class _SessionLoop:
         self.stats.frames_paused += 1
         if self.window is None or self.last_shown is None:
             return False
-        self.window.show(live_gui.draw_live_frame(frame.rgb, *self.last_shown[1:], self.feedback.hud))
+        self.window.show(live_gui.draw_live_frame(frame.rgb, *self.last_shown[1:], self.feedback.hud, self.overlay))
         return self._keys(recalibrate=False, check_closed=False)
 
     def _process(self, frame: CapturedFrame) -> bool:
@@ -303,7 +305,7 @@ class _SessionLoop:
         if not self.draw:
             return False
         self.feedback.hud["perf"] = self.latency.perf_text()
-        shown = live_gui.draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, self.feedback.hud)
+        shown = live_gui.draw_live_frame(frame.rgb, pose, m.dorsal_contour, update, self.feedback.hud, self.overlay)
         self.last_shown = (frame.rgb, pose, m.dorsal_contour, update)
         if self.window is None:
             return False
