@@ -13,7 +13,7 @@ DEMO_OUT := out/demo
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,serve]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -15,6 +15,9 @@ import cv2  # noqa: F401, I001
 
 from hingecheck import __version__
 from hingecheck.cli import analyze, batch, history, live
+from hingecheck.cli import clients as clients_cli
+from hingecheck.cli import serve as serve_cli
+from hingecheck.cli import users as users_cli
 from hingecheck.core.errors import HingecheckError
 
 
@@ -27,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_subcommand(sub)
     history.add_subcommand(sub)
     analyze.add_models_subcommand(sub)
+    serve_cli.add_subcommand(sub)
+    users_cli.add_subcommand(sub)
+    clients_cli.add_subcommand(sub)
     return parser
 
 

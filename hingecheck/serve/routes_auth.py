@@ -1,0 +1,98 @@
+"""Login and logout. The login form carries a double-submit CSRF token (cookie + field); failed logins are
+limited per (address, user name): after five within 15 minutes the answer is 429 until the window passes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hingecheck.serve import accounts
+from hingecheck.serve.db import audit
+from hingecheck.serve.web import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    client_ip,
+    config_of,
+    current,
+    db,
+    redirect,
+    render,
+    set_session_cookie,
+)
+
+log = logging.getLogger(__name__)
+
+
+def home(request: Request) -> Response:
+    with db(request) as conn:
+        return redirect("/dashboard" if current(request, conn) else "/login")
+
+
+def login_page(request: Request, error: str = "", status_code: int = 200, name: str = "") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status_code=status_code, csrf=token, error=error, name=name)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=config_of(request).secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+def login_form(request: Request) -> Response:
+    return login_page(request)
+
+
+async def login_submit(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=5)
+    sent, cookie = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    name, password = str(form.get("name") or "")[:200], str(form.get("password") or "")[:1000]
+    if not sent or not cookie or not secrets.compare_digest(sent, cookie):
+        return login_page(request, "The form expired: please try again.", 403, name)
+    ip = client_ip(request)
+
+    def attempt() -> tuple[str, str | None]:
+        with db(request) as conn:
+            if accounts.login_blocked(conn, ip, name):
+                return "blocked", None
+            user = accounts.verify_password(conn, name, password)
+            accounts.record_login(conn, ip, name, user is not None)
+            if user is None:
+                return "bad", None
+            sid, _ = accounts.create_session(conn, user)
+            audit(conn, user.name, "login", "", ip)
+            return "ok", sid
+
+    outcome, sid = await run_in_threadpool(attempt)
+    if outcome == "blocked":
+        log.warning("login blocked for %r from %s", name, ip)
+        return login_page(request, "Too many failed attempts: wait 15 minutes and try again.", 429, name)
+    if outcome == "bad":
+        return login_page(request, "Wrong user name or password.", 401, name)
+    response = redirect("/dashboard")
+    set_session_cookie(response, config_of(request), sid or "")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=5)
+    with db(request) as conn:
+        found = current(request, conn)
+        if found is not None and secrets.compare_digest(str(form.get("csrf") or ""), found[1]):
+            accounts.end_session(conn, request.cookies.get(SESSION_COOKIE))
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+routes = [
+    Route("/", home),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]
