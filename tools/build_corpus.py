@@ -58,8 +58,11 @@ ARMS = [
 
 
 def is_val(i: int) -> bool:
-    """Body-level split (one body per clip): a quarter of the first 240 clips (60 bodies), then one in ten."""
-    return i % 4 == 1 if i < 240 else i % 10 == 1
+    """Body-level split (one body per clip): 40 % of the first 240 clips (95 bodies; a quarter of the first 16, as
+    first planned and rendered), so that ≥ 40 validation bodies exist after ~100 clips; then one in ten."""
+    if i < 16:
+        return i % 4 == 1
+    return i % 5 in (1, 3) if i < 240 else i % 10 == 1
 
 
 def plan_clip(seed: int, i: int) -> dict:
