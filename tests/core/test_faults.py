@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from hingecheck.core.movement import CUES, FAULT_CODES, analyse_reps
-from hingecheck.core.types import Fault
+from hingecheck.core.types import ANGLE_COLUMNS, AngleSeries, Fault
 from hingecheck.io.config import load_settings
 from tests.synthetic import Timeline, add_measurement_noise, smooth
 
 SETTINGS = load_settings()
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 FPS = 30.0
 
 
@@ -206,3 +211,72 @@ def test_squat_and_lean_back_are_found_on_a_rendered_clip(sample_lockout_squat, 
     assert peak_knee == pytest.approx(truth, abs=6.0)
     lean = next(f for r in result.reps for f in r.faults if f.code == "lockout_hyperextension")
     assert lean.details["lean_back_deg"] >= 8.0
+
+
+# --- thresholds that matter: each boundary pair fails when its threshold moves past it ---------------------------
+
+
+def _stoop(lumbar: float) -> Timeline:
+    return one_rep([(1.6, dict(hip=32, lumbar=lumbar, knee=10))])
+
+
+def _deep_bend(knee: float, hip: float = 100.0) -> Timeline:
+    return one_rep([(1.4, dict(hip=hip, lumbar=4, knee=knee))])
+
+
+def _low_back_return(arch: float) -> Timeline:
+    return one_rep([(1.4, dict(hip=78, lumbar=4, knee=15))], back=[(0.4, dict(hip=77.5, lumbar=4 - arch)), (1.2, {})])
+
+
+def _lean(back: float) -> Timeline:
+    return one_rep([(1.4, dict(hip=75, lumbar=2, knee=15))], back=[(1.0, dict(trunk_extra=-back)), (0.6, {})])
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged", "clean", "code"),
+    [
+        # lumbar_tolerance_deg = 15: 19° of lumbar rounding in a stoop is a takeover, 11° is not
+        ("lumbar_tolerance_deg", _stoop(19), _stoop(11), "spinal_flexion_takeover"),
+        # knee_min_deg = 45 and knee_hip_ratio = 0.6: knees at 55° with the hips at 80° are a squat; 55° at 100°
+        # of hip flexion (ratio 0.55) and 40° at 60° (below the minimum) are a deep hinge with soft knees
+        ("knee_hip_ratio", _deep_bend(55, hip=80), _deep_bend(55, hip=100), "knee_dominant"),
+        ("knee_min_deg", _deep_bend(55, hip=80), _deep_bend(40, hip=60), "knee_dominant"),
+        # return_lumbar_extension_deg = 8: an arch of 11° with still hips starts the return from the low back, 5° no
+        ("return_lumbar_extension_deg", _low_back_return(11), _low_back_return(5), "extension_from_low_back"),
+        # lockout_lean_back_deg = 8: 11° behind upright at the top is a lean back, 5° is not
+        ("lockout_lean_back_deg", _lean(11), _lean(5), "lockout_hyperextension"),
+    ],
+)
+def test_each_threshold_that_matters_sits_between_a_flagged_and_a_clean_rep(name, flagged, clean, code):
+    assert code in codes(flagged)[0], f"{name} = {getattr(SETTINGS.faults, name)} no longer flags this rep"
+    assert code not in codes(clean)[0], f"{name} = {getattr(SETTINGS.faults, name)} now flags this rep"
+
+
+def _gt_series(sample: Path) -> AngleSeries:
+    """A sample's ground-truth angles as the movement stage sees them."""
+    rows = list(csv.DictReader(sample.with_name(sample.stem + "_gt.csv").open()))
+    series = AngleSeries.empty(np.arange(len(rows)), np.array([float(r["time_s"]) for r in rows]))
+    series.detected[:] = True
+    series.confidence[:] = 1.0
+    for name in ANGLE_COLUMNS:
+        getattr(series, name)[:] = [float(r[name]) for r in rows]
+    return series
+
+
+@pytest.mark.parametrize("name", ["hinge_lockout_squat", "hinge_lowback", "hinge_good_stoop"])
+def test_sample_labels_hold_on_every_noise_seed(name):
+    """Each sample's labelled faults, rep by rep, from its true angles with 50 draws of silhouette-like noise.
+
+    (Once the squat rep of hinge_lockout_squat was also called a takeover on 22 of 50 seeds: the noise model
+    tied the lumbar over-read to hip flexion, which a squat has from its thighs; it follows the pelvis.)
+    """
+    sample = SAMPLES / f"{name}.mp4"
+    truth = [sorted(r["labels"]) for r in json.loads(sample.with_name(f"{name}_reps.json").read_text())["reps"]]
+    series = _gt_series(sample)
+    wrong = []
+    for seed in range(50):
+        noisy = smooth(add_measurement_noise(series, np.random.default_rng(seed), n_gaps=1))
+        got = [sorted(r.fault_codes) for r in analyse_reps(noisy, SETTINGS)]
+        if got != truth:
+            wrong.append((seed, got))
+    assert not wrong, f"{len(wrong)}/50 seeds: {wrong[:3]}"

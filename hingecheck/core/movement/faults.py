@@ -73,125 +73,65 @@ def lumbar_share(frames: RepFrames, i: int, min_motion_deg: float) -> float:
     return lum / total
 
 
-@dataclass
-class _Run:
-    start: int | None = None
-
-
 class FaultJudge:
-    """Judges one rep frame by frame; ``update`` returns faults the moment they are established."""
+    """Judges one rep frame by frame with every rule (``rules.RULES``); ``update`` returns new faults at once.
+
+    The shared machinery lives here: the causal averages the rules read, the ``sustain_s`` runs that turn a
+    condition into a fault, and raising each fault at most once per rep. Each rule is a small class of its own.
+    """
 
     def __init__(self, config: FaultConfig) -> None:
+        from hingecheck.core.movement.rules import make_rules
+
         self.cfg = config
         self.found: dict[str, Fault] = {}
-        self._runs = {code: _Run() for code in FAULT_CODES}
-        # running state of the return rule: hip maximum so far and where its bottom zone starts
-        self._hip_max = -math.inf
-        self._zone_start = 0
-        self._lumbar_zone_max = -math.inf
+        self.rules = make_rules(config)
+        self._run_start: dict[str, int | None] = {rule.code: None for rule in self.rules}
         self._avg_cache: dict[tuple[str, int], float] = {}
 
-    def _sustain(self, code: str, ok: bool | None, frames: RepFrames, i: int) -> int | None:
-        """Track a condition's run; the run's first frame once it has lasted ``sustain_s`` (None otherwise)."""
-        run = self._runs[code]
-        if ok is None:  # not measurable on this frame: neither breaks nor extends the run
+    def update(self, frames: RepFrames, i: int, phase: str) -> list[Fault]:
+        """Judge buffer position ``i``; ``phase`` is descent (incl. bottom), return or lockout."""
+        new = []
+        for rule in self.rules:
+            if phase not in rule.phases or rule.code in self.found:
+                if phase in rule.phases:
+                    rule.observe(self, frames, i)
+                continue
+            at = self.sustained(rule.code, rule.holds(self, frames, i), frames, i)
+            if at is not None:
+                at = rule.place(self, frames, at)
+                new.append(self._raise(rule.code, frames, at, rule.details(self, frames, at)))
+        return new
+
+    def sustained(self, code: str, ok: bool | None, frames: RepFrames, i: int) -> int | None:
+        """Track a condition's run; the run's first frame once it has lasted ``sustain_s`` (None otherwise).
+
+        ``ok`` None (not measurable on this frame) neither breaks nor extends the run.
+        """
+        if ok is None:
             return None
         if not ok:
-            run.start = None
+            self._run_start[code] = None
             return None
-        if run.start is None:
-            run.start = i
-        if frames.time_s[i] - frames.time_s[run.start] >= self.cfg.sustain_s - 1e-9:
-            return run.start
+        if self._run_start[code] is None:
+            self._run_start[code] = i
+        start = self._run_start[code]
+        assert start is not None
+        if frames.time_s[i] - frames.time_s[start] >= self.cfg.sustain_s - 1e-9:
+            return start
         return None
 
-    def _raise(self, code: str, frames: RepFrames, at: int, details: dict[str, float | None]) -> Fault | None:
-        if code in self.found:
-            return None
+    def _raise(self, code: str, frames: RepFrames, at: int, details: dict[str, float | None]) -> Fault:
         fault = Fault(code, frames.time_s[at], frames.frame[at], "", cue_for(code), details)
         fault.message = fault_message(fault)
         self.found[code] = fault
         return fault
 
-    def update(self, frames: RepFrames, i: int, phase: str) -> list[Fault]:
-        """Judge buffer position ``i``; ``phase`` is descent (incl. bottom), return or lockout."""
-        new: list[Fault | None] = []
-        cfg = self.cfg
-        lum, hip = frames.rise("lumbar", i), frames.rise("hip", i)
-        if phase in ("descent", "return"):
-            # spinal flexion takeover: the lumbar rounds past tolerance and carries a large share of the motion.
-            # Also judged in the return (a stalled, noisy hip can look like a return while the lumbar still
-            # rounds); harmless there, since a normal return has little lumbar flexion left when its ratio rises.
-            # Averaged like the onset rule, so one noisy frame neither makes nor breaks the run.
-            lum_avg = self._avg(frames, "lumbar", i)
-            pel_avg, trunk_avg = self._avg(frames, "pelvic", i), self._avg(frames, "trunk", i)
-            total = lum_avg + pel_avg if math.isfinite(pel_avg) else trunk_avg
-            share = lum_avg / total if math.isfinite(total) and total >= cfg.share_min_motion_deg else NAN
-            ok = None
-            if math.isfinite(lum) and math.isfinite(lum_avg):
-                ok = lum_avg >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share
-            if (at := self._sustain("spinal_flexion_takeover", ok, frames, i)) is not None:
-                at = self._tolerance_crossing(frames, at)
-                new.append(
-                    self._raise("spinal_flexion_takeover", frames, at, {"lumbar_deg": frames.rise("lumbar", at)})
-                )
-        if phase == "descent":
-            knee = frames.rise("knee", i)
-            ok = None
-            if math.isfinite(knee) and math.isfinite(hip):
-                ok = knee >= cfg.knee_min_deg and knee >= cfg.knee_hip_ratio * hip
-            if (at := self._sustain("knee_dominant", ok, frames, i)) is not None:
-                new.append(
-                    self._raise(
-                        "knee_dominant",
-                        frames,
-                        at,
-                        {"knee_flexion_deg": frames.rise("knee", at), "hip_flexion_deg": frames.rise("hip", at)},
-                    )
-                )
-        if phase in ("descent", "return"):
-            new.append(self._judge_return_onset(frames, i))
-        if phase == "lockout":
-            trunk = frames.rise("trunk", i)
-            ok = None
-            if math.isfinite(trunk) or math.isfinite(lum):
-                lean = math.isfinite(trunk) and trunk <= -cfg.lockout_lean_back_deg
-                arch = math.isfinite(lum) and lum <= -cfg.lockout_lumbar_extension_deg
-                ok = lean or arch
-            if (at := self._sustain("lockout_hyperextension", ok, frames, i)) is not None:
-                new.append(
-                    self._raise(
-                        "lockout_hyperextension",
-                        frames,
-                        at,
-                        {
-                            "lean_back_deg": -frames.rise("trunk", at),
-                            "lumbar_extension_deg": -frames.rise("lumbar", at),
-                        },
-                    )
-                )
-        return [f for f in new if f is not None]
-
-    def _tolerance_crossing(self, frames: RepFrames, at: int) -> int:
-        """Where the lumbar (averaged) change last rose past tolerance before ``at``: the takeover's time.
-
-        The rule also needs the lumbar share, which can creep past its threshold long after the lumbar passed
-        tolerance (hip and lumbar rising together): its crossing moves by tens of frames with a degree of noise,
-        whereas the lumbar passing tolerance on its way up is well defined.
-        """
-        k = at
-        while k > 0:
-            prev = self._avg(frames, "lumbar", k - 1)
-            if math.isfinite(prev) and prev < self.cfg.lumbar_tolerance_deg:
-                break
-            k -= 1
-        return k
-
-    def _avg(self, frames: RepFrames, name: str, i: int) -> float:
+    def avg(self, frames: RepFrames, name: str, i: int) -> float:
         """Causal mean of the within-rep change over the last ``onset_average_s`` (NaN if none measured).
 
-        The onset rule compares maxima with current values, and a maximum of noisy samples is biased upwards:
-        averaging a few frames first keeps it honest on measured (noisy) angles, live or offline alike.
+        Rules compare maxima with current values, and a maximum of noisy samples is biased upwards: averaging a
+        few frames first keeps it honest on measured (noisy) angles, live or offline alike.
         """
         key = (name, i)
         if key not in self._avg_cache:
@@ -203,47 +143,6 @@ class FaultJudge:
                 k -= 1
             self._avg_cache[key] = sum(vals) / len(vals) if vals else NAN
         return self._avg_cache[key]
-
-    def _judge_return_onset(self, frames: RepFrames, i: int) -> Fault | None:
-        """Extension from the low back: near the bottom the lumbar extends while the hips have not moved yet."""
-        cfg = self.cfg
-        hip_i = self._avg(frames, "hip", i)
-        lum_i = self._avg(frames, "lumbar", i)
-        if not math.isfinite(hip_i):
-            return None
-        if hip_i > self._hip_max:
-            self._hip_max = hip_i
-            # the bottom zone starts at the first frame within bottom_zone_deg of the hip maximum
-            j = self._zone_start
-            while j < i and not (self._avg(frames, "hip", j) >= self._hip_max - cfg.bottom_zone_deg):
-                j += 1
-            if j != self._zone_start:
-                self._zone_start = j
-                zone = [self._avg(frames, "lumbar", k) for k in range(j, i + 1)]
-                zone = [v for v in zone if math.isfinite(v)]
-                self._lumbar_zone_max = max(zone) if zone else -math.inf
-        if not math.isfinite(lum_i):
-            return None
-        self._lumbar_zone_max = max(self._lumbar_zone_max, lum_i)
-        extension = self._lumbar_zone_max - lum_i
-        hip_extension = self._hip_max - hip_i
-        # Who moved first, judged where the lumbar has extended clearly: the hips may have moved a little plus a
-        # share of the lumbar's extension, because a silhouette's pelvis reading follows the lumbar (measured
-        # 0.3–0.8° per degree on the devset), whereas a hip-led return has moved the hips well over a degree per
-        # lumbar degree by then (the lumbar starts 0.1–0.25 s after the hips). Only the early return counts (the
-        # hips have done less than return_onset_fraction of their depth): later in a stoop's return both extend.
-        hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
-        early = hip_extension < cfg.return_onset_fraction * max(self._hip_max, cfg.return_hip_still_deg)
-        ok = extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
-        at = self._sustain("extension_from_low_back", ok, frames, i)
-        if at is None:
-            return None
-        return self._raise(
-            "extension_from_low_back",
-            frames,
-            at,
-            {"lumbar_extension_deg": extension, "hip_extension_deg": hip_extension},
-        )
 
 
 def finalise_faults(

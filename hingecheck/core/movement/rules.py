@@ -1,0 +1,172 @@
+"""The fault rules, one small class each: when a rep's frame shows the fault, where it is placed, its numbers.
+
+``FaultJudge`` (faults.py) runs every rule on every frame of the phases it applies to and turns a condition
+that holds for ``sustain_s`` into a fault. Thresholds and their sources: ``[faults]`` in the settings schema.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from hingecheck.core.settings import FaultConfig
+
+if TYPE_CHECKING:
+    from hingecheck.core.movement.faults import FaultJudge, RepFrames
+
+NAN = float("nan")
+
+
+class Rule:
+    """A fault rule: ``holds`` says whether frame ``i`` shows the fault (None: cannot tell on this frame)."""
+
+    code = ""
+    phases: frozenset[str] = frozenset()
+
+    def __init__(self, cfg: FaultConfig) -> None:
+        self.cfg = cfg
+
+    def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        raise NotImplementedError  # pragma: no cover - every rule defines it
+
+    def observe(self, judge: FaultJudge, frames: RepFrames, i: int) -> None:
+        """Keep running state on a frame after the fault was found (most rules keep none)."""
+
+    def place(self, judge: FaultJudge, frames: RepFrames, at: int) -> int:
+        """Where the fault is placed once sustained (default: the first frame of the run)."""
+        return at
+
+    def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        """The numbers reported with the fault."""
+        return {}
+
+
+class SpinalFlexionTakeover(Rule):
+    """The lumbar rounds past tolerance and carries a large share of the motion.
+
+    Also judged in the return (a stalled, noisy hip can look like a return while the lumbar still rounds);
+    harmless there, since a normal return has little lumbar flexion left when its ratio rises. Averaged like the
+    onset rule, so one noisy frame neither makes nor breaks the run.
+    """
+
+    code = "spinal_flexion_takeover"
+    phases = frozenset({"descent", "return"})
+
+    def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        cfg = self.cfg
+        lum_avg = judge.avg(frames, "lumbar", i)
+        if not (math.isfinite(frames.rise("lumbar", i)) and math.isfinite(lum_avg)):
+            return None
+        pel_avg, trunk_avg = judge.avg(frames, "pelvic", i), judge.avg(frames, "trunk", i)
+        total = lum_avg + pel_avg if math.isfinite(pel_avg) else trunk_avg
+        share = lum_avg / total if math.isfinite(total) and total >= cfg.share_min_motion_deg else NAN
+        return lum_avg >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share
+
+    def place(self, judge: FaultJudge, frames: RepFrames, at: int) -> int:
+        """Where the (averaged) lumbar change last rose past tolerance before ``at``: the takeover's time.
+
+        The rule also needs the lumbar share, which can creep past its threshold long after the lumbar passed
+        tolerance (hip and lumbar rising together): its crossing moves by tens of frames with a degree of noise,
+        whereas the lumbar passing tolerance on its way up is well defined.
+        """
+        k = at
+        while k > 0:
+            prev = judge.avg(frames, "lumbar", k - 1)
+            if math.isfinite(prev) and prev < self.cfg.lumbar_tolerance_deg:
+                break
+            k -= 1
+        return k
+
+    def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        return {"lumbar_deg": frames.rise("lumbar", at)}
+
+
+class KneeDominant(Rule):
+    """The hinge became a squat: the knees bend far, and about as much as the hips."""
+
+    code = "knee_dominant"
+    phases = frozenset({"descent"})
+
+    def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        knee, hip = frames.rise("knee", i), frames.rise("hip", i)
+        if not (math.isfinite(knee) and math.isfinite(hip)):
+            return None
+        return knee >= self.cfg.knee_min_deg and knee >= self.cfg.knee_hip_ratio * hip
+
+    def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        return {"knee_flexion_deg": frames.rise("knee", at), "hip_flexion_deg": frames.rise("hip", at)}
+
+
+class ExtensionFromLowBack(Rule):
+    """Near the bottom the lumbar extends while the hips have not moved yet: the low back started the return.
+
+    Who moved first is judged where the lumbar has extended clearly: the hips may have moved a little plus a
+    share of the lumbar's extension, because a silhouette's pelvis reading follows the lumbar (measured 0.3–0.8°
+    per degree on the devset), whereas a hip-led return has moved the hips well over a degree per lumbar degree
+    by then (the lumbar starts 0.1–0.25 s after the hips). Only the early return counts (the hips have done less
+    than return_onset_fraction of their depth): later in a stoop's return both extend.
+    """
+
+    code = "extension_from_low_back"
+    phases = frozenset({"descent", "return"})
+
+    def __init__(self, cfg: FaultConfig) -> None:
+        super().__init__(cfg)
+        self.hip_max = -math.inf  # running hip maximum (averaged)
+        self.zone_start = 0  # first frame of the bottom zone: within bottom_zone_deg of the hip maximum
+        self.lumbar_zone_max = -math.inf
+        self._last: dict[str, float] = {}
+
+    def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        cfg = self.cfg
+        hip_i, lum_i = judge.avg(frames, "hip", i), judge.avg(frames, "lumbar", i)
+        if not math.isfinite(hip_i):
+            return None
+        if hip_i > self.hip_max:
+            self.hip_max = hip_i
+            j = self.zone_start
+            while j < i and not (judge.avg(frames, "hip", j) >= self.hip_max - cfg.bottom_zone_deg):
+                j += 1
+            if j != self.zone_start:
+                self.zone_start = j
+                zone = [judge.avg(frames, "lumbar", k) for k in range(j, i + 1)]
+                zone = [v for v in zone if math.isfinite(v)]
+                self.lumbar_zone_max = max(zone) if zone else -math.inf
+        if not math.isfinite(lum_i):
+            return None
+        self.lumbar_zone_max = max(self.lumbar_zone_max, lum_i)
+        extension = self.lumbar_zone_max - lum_i
+        hip_extension = self.hip_max - hip_i
+        self._last = {"lumbar_extension_deg": extension, "hip_extension_deg": hip_extension}
+        hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
+        early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
+        return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
+
+    def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        return dict(self._last)
+
+
+class LockoutHyperextension(Rule):
+    """Leaning back past standing at the top: the trunk behind standing, or the low back arched past it."""
+
+    code = "lockout_hyperextension"
+    phases = frozenset({"lockout"})
+
+    def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        trunk, lum = frames.rise("trunk", i), frames.rise("lumbar", i)
+        if not (math.isfinite(trunk) or math.isfinite(lum)):
+            return None
+        lean = math.isfinite(trunk) and trunk <= -self.cfg.lockout_lean_back_deg
+        arch = math.isfinite(lum) and lum <= -self.cfg.lockout_lumbar_extension_deg
+        return lean or arch
+
+    def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
+
+
+RULES: tuple[type[Rule], ...] = (SpinalFlexionTakeover, KneeDominant, ExtensionFromLowBack, LockoutHyperextension)
+
+
+def make_rules(cfg: FaultConfig) -> list[Rule]:
+    """Fresh rule instances for one rep (some keep running state)."""
+    return [rule(cfg) for rule in RULES]
