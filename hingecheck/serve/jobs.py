@@ -12,6 +12,7 @@ import hashlib
 import logging
 import sqlite3
 import uuid as uuid_mod
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def enqueue(
         cur = conn.execute(
             "INSERT INTO jobs (uuid, client_id, link_id, original_name, video_path, size_bytes, content_sha256, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (upload_id, client_id, link_id, original_name, str(video_path), size_bytes, content_sha256, now_iso()),
+            (upload_id, client_id, link_id, original_name, str(video_path), size_bytes, content_sha256,
+             datetime.now(UTC).isoformat(timespec="milliseconds")),  # orders sessions uploaded in one second
         )
     job_id = int(cur.lastrowid or 0)
     log.info("job %d queued (upload %s, %d bytes)", job_id, upload_id, size_bytes)

@@ -103,9 +103,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.env
-    html = env.get_template(name).render(nonce=request.state.nonce, request_path=request.url.path, **context)
+    html = env.get_template(template).render(nonce=request.state.nonce, request_path=request.url.path, **context)
     return HTMLResponse(html, status_code=status_code)
 
 
