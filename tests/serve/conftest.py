@@ -56,7 +56,9 @@ class Portal:
         body = SAMPLE_GOOD_STOOP.read_bytes() if content is None else content
         return http.post(f"/u/{self.links[client]}", files={"video": (name, body, "video/mp4")})
 
-    def analysed(self, http: TestClient, client: str, faults: int = 1, status: str = "ok", name: str = "set.mp4") -> int:
+    def analysed(
+        self, http: TestClient, client: str, faults: int = 1, status: str = "ok", name: str = "set.mp4"
+    ) -> int:
         """Upload the sample for ``client`` and ingest a made-up analysis of it (no pose model run)."""
         job_id = self.upload(http, client, name).json()["id"]
         conn = self.conn()

@@ -75,7 +75,8 @@ def test_revoked_and_made_up_links_are_refused_and_nothing_is_queued(portal):
     conn = portal.conn()
     link_id = conn.execute("SELECT id FROM upload_links WHERE token = ?", (portal.links["Anna"],)).fetchone()[0]
     conn.close()
-    assert alice.post(f"/clients/{portal.clients['Anna']}/links/{link_id}/revoke", data={"csrf": csrf}).status_code == 303
+    revoke = f"/clients/{portal.clients['Anna']}/links/{link_id}/revoke"
+    assert alice.post(revoke, data={"csrf": csrf}).status_code == 303
     assert http.get(f"/u/{portal.links['Anna']}").status_code == 404
     assert portal.upload(http, "Anna").status_code == 404
     conn = portal.conn()
