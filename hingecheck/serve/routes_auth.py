@@ -90,8 +90,20 @@ async def logout(request: Request) -> Response:
     return response
 
 
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f5fa8"/>'
+    '<path d="M4 12 L8 4 L12 12" stroke="#fff" stroke-width="2" fill="none"/></svg>'
+)
+
+
+def favicon(request: Request) -> Response:
+    """Browsers ask for it on every site; served here so no page has a failed request."""
+    return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
 routes = [
     Route("/", home),
+    Route("/favicon.ico", favicon),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
