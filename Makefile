@@ -31,7 +31,10 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check hingecheck tests bench tools
+	$(BIN)/mypy hingecheck
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+	bash tools/check_wheel.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check hingecheck tests bench tools

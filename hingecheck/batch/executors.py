@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Final
 
 from hingecheck.batch.worker import Job, JobResult, run_job, worker_main
 from hingecheck.core.errors import HingecheckError
@@ -25,7 +25,7 @@ OnStart = Callable[[Job], None]
 OnDone = Callable[[Job, JobResult], None]
 
 # Spawn, not fork: MediaPipe's threads and GL/XNNPACK state do not survive a fork.
-MP_CONTEXT = "spawn"
+MP_CONTEXT: Final = "spawn"
 MAX_FAILED_STARTS = 3
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def parse_window(text: str) -> tuple[float, float]:
@@ -25,7 +26,7 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blur-faces", action="store_true", help="blur the head in every video output")
 
 
-def analysis_option_values(args: argparse.Namespace) -> dict[str, object]:
+def analysis_option_values(args: argparse.Namespace) -> dict[str, Any]:
     """The values of ``add_analysis_options`` as keyword arguments of AnalyzeOptions / LiveOptions."""
     return {
         "model_path": args.model,

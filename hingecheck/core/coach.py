@@ -104,6 +104,7 @@ def _hip_mid(pose: PoseFrame) -> np.ndarray | None:
 
 def _body_height_px(pose: PoseFrame) -> float:
     lm = pose.landmarks_px
+    assert lm is not None, "only detected poses have a height"
     ankle = 0.5 * (lm[LEFT_ANKLE] + lm[RIGHT_ANKLE])
     return float(np.linalg.norm(lm[NOSE] - ankle)) or 1.0
 
@@ -136,6 +137,7 @@ class StillnessDetector:
             return not broke
         hip = _hip_mid(pose)
         if self.start is not None:
+            assert hip is not None and self._hip0 is not None  # usable frames are detected
             tol = self.cfg.still_tolerance_deg
             moved = float(np.linalg.norm(hip - self._hip0)) / _body_height_px(pose)
             thigh_ok = not np.isfinite(m.thigh_deg) or abs(m.thigh_deg - float(np.median(self._thigh))) <= tol
@@ -305,6 +307,7 @@ class LiveCoach:
             window = (self._stillness.start_time_s, self._stillness.last_time_s)
         elif was_still and self._stillness.start != start_before and still_before >= self.cfg.calibration_min_s:
             # the person started moving before the full time: a shorter still stand is still a baseline
+            assert start_before is not None  # was_still
             window = (self._pending[start_before].time_s, self._pending[start_before].time_s + still_before)
         if window is not None:
             return self._calibrate_and_replay(window, framing)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def save_pose_cache(path: Path, frames: list[PoseFrame], masks_u8: list[np.ndarr
     """Write the frames to ``path`` (.npz, compressed), with ``masks_u8`` or else each frame's own mask."""
     n = len(frames)
     h, w = frames[0].height, frames[0].width
-    arrays = {key: np.full((n, *shape), empty) for key, (shape, empty) in _ARRAYS.items()}
+    arrays: dict[str, Any] = {key: np.full((n, *shape), empty) for key, (shape, empty) in _ARRAYS.items()}
     masks = np.zeros((n, h, w), np.uint8)
     for i, f in enumerate(frames):
         if not f.detected:

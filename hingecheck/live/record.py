@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class RawRecorder:
                 break
             if self.error is not None:
                 continue  # keep draining so the processing thread never blocks on a dead writer
-            rgb, time_s = item  # type: ignore[misc]
+            rgb, time_s = cast(tuple[np.ndarray, float], item)
             try:
                 self._writer.write(rgb, time_s)
                 self.frames_written += 1

@@ -120,6 +120,7 @@ def figure_rhythm(result: AnalysisResult) -> Figure:
         fig = _new_figure(6.2, 1.2)
         _message_axes(fig, message)
         return fig
+    assert a is not None
     fig = _new_figure(6.2, 4.8)
     t = np.asarray(a.time_s, float)
     hip = np.asarray(a.hip_flexion_deg, float)

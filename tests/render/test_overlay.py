@@ -9,17 +9,13 @@ import pytest
 
 from hingecheck.core.settings import FaultConfig
 from hingecheck.core.types import AngleSeries, Fault, FrameAngles, PoseFrame, Rep
+from hingecheck.render.blur import HeadBlur, blur_region, head_box, head_boxes_for_clip
+from hingecheck.render.draw import GREEN, RED
 from hingecheck.render.overlay import (
-    GREEN,
-    RED,
-    HeadBlur,
     HudState,
     OverlayConfig,
     OverlayRenderer,
-    blur_region,
     draw_frame,
-    head_box,
-    head_boxes_for_clip,
     hud_panel_box,
     lumbar_colour,
 )
