@@ -21,7 +21,12 @@ on an ``oblique45`` view a ``not_side_on`` warning and no lumbar verdict (no ``s
 ``extension_from_low_back``) instead of the label's fault rule (a ``good`` oblique clip still must not be
 flagged otherwise). ``hip_first``, ``mixed``, ``bad_unspecified`` and ``unknown`` clips are judged on the rep
 count alone. Fault codes in the table: T takeover, E extension from the low back, L lockout lean, K knee
-dominant (other codes by their initials); ``·`` is a rep without fault.
+dominant (other codes by their initials); ``·`` is a rep without fault. A status other than ``ok`` counts as
+not analysed (wrong). The exercise column adds the detected exercise when summary.json reports one.
+
+Summary line: verdicts right; good clips left unflagged (good clips with ≥ 1 rep found and within the 10 %
+limit); faulty clips caught (side-view ``rounded`` → takeover, ``squat`` → knee_dominant, on ≥ 80 % of reps);
+clips with the reps in range; oblique45 clips warned with no lumbar verdict; clips analysed (status ok).
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class ClipRow:
     reps: list[list[str]] = field(default_factory=list)  # fault codes per rep (complete and partial)
     n_partial: int = 0
     warnings: list[str] = field(default_factory=list)
+    exercise_found: str = ""  # the exercise summary.json reports (when the analysis detects one)
     verdict: Verdict | None = None
     out_dir: str = ""
 
@@ -120,6 +126,14 @@ def rep_fault_codes(summary: dict[str, Any]) -> list[list[str]]:
                 codes.append(code)
         out.append(codes)
     return out
+
+
+def detected_exercise(summary: dict[str, Any]) -> str:
+    """The exercise an analysis reports, if any (a string, or a dict with ``detected``/``name``/``exercise``)."""
+    ex = summary.get("exercise")
+    if isinstance(ex, dict):
+        ex = ex.get("detected") or ex.get("name") or ex.get("exercise")
+    return str(ex) if ex else ""
 
 
 def warning_codes(summary: dict[str, Any]) -> list[str]:
@@ -276,6 +290,7 @@ def analyse_clip(
     row.status = str(summary.get("status", "?"))
     row.message = str(summary.get("message") or "")
     row.warnings = warning_codes(summary)
+    row.exercise_found = detected_exercise(summary)
     row.reps = rep_fault_codes(summary)
     row.n_partial = sum(bool(r.get("partial")) for r in summary.get("reps") or [])
     row.verdict = verdict(label.label, label.view, label.reps_min, label.reps_max, row.reps, row.warnings, row.status)
@@ -331,7 +346,7 @@ def make_table(rows: Sequence[ClipRow], title: str) -> Table:
         mark = "[green]right[/]" if v.right else "[red]wrong[/]"
         table.add_row(
             r.label.clip.removesuffix(".mp4"),
-            r.label.exercise,
+            r.label.exercise + (f" (found {r.exercise_found})" if r.exercise_found else ""),
             r.label.view,
             r.label.label,
             f"{reps} ({r.label.reps_min}–{r.label.reps_max})",

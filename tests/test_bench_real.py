@@ -11,6 +11,7 @@ from bench.real import (
     TAKEOVER,
     ClipLabel,
     ClipRow,
+    detected_exercise,
     faults_cell,
     rep_fault_codes,
     summary_line,
@@ -95,3 +96,9 @@ def test_failed_analysis_is_wrong_and_counted_as_not_analysed() -> None:
 def test_compact_fault_cell() -> None:
     assert faults_cell([[KNEE, LOCKOUT], [], [TAKEOVER]]) == "KL · T  (K1 L1 T1)"
     assert faults_cell([]) == "—"
+
+
+def test_detected_exercise_is_read_when_reported() -> None:
+    assert detected_exercise({"exercise": "kb_deadlift"}) == "kb_deadlift"
+    assert detected_exercise({"exercise": {"detected": "deadlift", "source": "auto"}}) == "deadlift"
+    assert detected_exercise({}) == ""
