@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -116,7 +117,6 @@ class _PartState:
     def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        self.fh: object | None = None
         self.header_field = b""
         self.header_value = b""
         self.disposition = b""
@@ -126,9 +126,9 @@ class _PartState:
         self.size = 0
         self.digest = hashlib.sha256()
         self.error: UploadError | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> Any:  # python_multipart.multipart.MultipartCallbacks (a TypedDict)
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda d, s, e: setattr(self, "header_field", self.header_field + d[s:e]),
