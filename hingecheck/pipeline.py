@@ -6,18 +6,33 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
 
+from hingecheck.core import quality
 from hingecheck.core.errors import HingecheckError, NoPersonError
 from hingecheck.core.filters import smooth_series
-from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer, assess_view, calibrate
-from hingecheck.core.settings import PoseConfig, Settings
-from hingecheck.core.types import AngleSeries, PoseFrame, VideoFrame, VideoInfo, Warning_
+from hingecheck.core.kinematics import Calibration, FrameMeasurement, SagittalMeasurer, assess_view, calibrate
+from hingecheck.core.kinematics.sagittal import dorsal_unit
+from hingecheck.core.kinematics.view import estimate_yaw_deg
+from hingecheck.core.settings import PoseConfig, QualityConfig, Settings
+from hingecheck.core.types import (
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+    AngleSeries,
+    PoseFrame,
+    Rep,
+    VideoFrame,
+    VideoInfo,
+    Warning_,
+)
 from hingecheck.io.config import load_settings
-from hingecheck.io.pose import ModelInfo, PoseEstimator, configured_num_poses, resolve_model
+from hingecheck.io.pose import ModelInfo, PoseEstimator, configured_num_poses, crop_frame, resolve_model, uncrop_pose
 from hingecheck.io.video import VideoReader
 from hingecheck.result import AnalysisResult, OutputOptions
 
@@ -50,6 +65,24 @@ class Measured:
     measurements: list[FrameMeasurement]
     luma: list[float]
     decode_errors: list[str]
+    # per-frame numbers for the quality checks (core/quality.py), one entry per frame
+    hist_diff: list[float] = field(default_factory=list)  # colour change from the previous frame (cuts)
+    outline: list[quality.OutlineShape | None] = field(default_factory=list)  # the back's outline vs landmarks
+    leg_vis: list[float] = field(default_factory=list)  # how well the better-seen knee and ankle are seen
+    area: quality.PictureArea | None = None  # the picture inside black bars (None: not looked for)
+
+    def part(self, start: int, stop: int) -> Measured:
+        """The frames start..stop-1 (one shot of an edited clip)."""
+        return Measured(
+            self.poses[start:stop],
+            self.measurements[start:stop],
+            self.luma[start:stop],
+            self.decode_errors,
+            self.hist_diff[start:stop],
+            self.outline[start:stop],
+            self.leg_vis[start:stop],
+            self.area,
+        )
 
 
 class CrowdSampler:
@@ -85,21 +118,68 @@ def measure_video(
     measurer: SagittalMeasurer,
     progress: ProgressCallback | None,
     crowd: CrowdSampler | None = None,
+    quality_cfg: QualityConfig | None = None,
 ) -> Measured:
+    cfg = quality_cfg or QualityConfig()
     poses: list[PoseFrame] = []
     measurements: list[FrameMeasurement] = []
     luma: list[float] = []
-    for frame in reader:
-        pose = estimator.process(frame)
-        measurements.append(measurer.measure(pose))
+    hist_diff: list[float] = []
+    outline: list[quality.OutlineShape | None] = []
+    leg_vis: list[float] = []
+    frames = iter(reader)
+    head = list(islice(frames, max(cfg.bar_sample_frames, 1)))
+    area = picture_area(head, cfg)
+    previous_hist: np.ndarray | None = None
+    for full in chain(head, frames):
+        frame = crop_frame(full, area)  # MediaPipe sees the picture, not the bars
+        pose = uncrop_pose(estimator.process(frame), area)  # ... and the outputs stay in full-frame pixels
+        m = measurer.measure(pose)
+        measurements.append(m)
+        outline.append(_outline_of(m, pose))
+        leg_vis.append(_leg_visibility(pose))
         poses.append(pose.without_mask())
-        # every 4th pixel is plenty for a brightness check
+        # every 4th pixel is plenty for a brightness check and a colour histogram
         luma.append(float(frame.rgb[::4, ::4].mean()))
+        hist = quality.colour_histogram(frame.rgb)
+        hist_diff.append(quality.histogram_difference(previous_hist, hist))
+        previous_hist = hist
         if crowd is not None:
             crowd.look(frame)
         if progress:
-            progress(frame.index + 1, frame.time_s)
-    return Measured(poses, measurements, luma, list(reader.report.errors))
+            progress(full.index + 1, full.time_s)
+    return Measured(poses, measurements, luma, list(reader.report.errors), hist_diff, outline, leg_vis, area)
+
+
+def picture_area(frames: list[VideoFrame], cfg: QualityConfig) -> quality.PictureArea:
+    """The picture inside black pillar/letter-box bars, judged on the first frames of a clip."""
+    if not frames:
+        return quality.PictureArea(0, 0, 0, 0, 0, 0)
+    profiles = [quality.edge_profiles(f.rgb.mean(axis=2)) for f in frames]
+    return quality.find_picture_area([c for c, _ in profiles], [r for _, r in profiles], cfg)
+
+
+def _outline_of(m: FrameMeasurement, pose: PoseFrame) -> quality.OutlineShape | None:
+    """The back's outline against the hip→shoulder landmark line (for the clothing check)."""
+    px = pose.landmarks_px
+    if px is None or m.dorsal_contour is None or not m.facing:
+        return None
+    hip = 0.5 * (px[LEFT_HIP] + px[RIGHT_HIP])
+    shoulder = 0.5 * (px[LEFT_SHOULDER] + px[RIGHT_SHOULDER])
+    axis = shoulder - hip
+    length = float(np.linalg.norm(axis))
+    if length < 8.0:
+        return None
+    back = dorsal_unit(axis / length, 1.0 if m.facing == "right" else -1.0)
+    return quality.outline_shape(m.dorsal_contour, hip, shoulder, back)
+
+
+def _leg_visibility(pose: PoseFrame) -> float:
+    if not pose.detected or pose.landmarks_px is None:
+        return float("nan")
+    px = pose.landmarks_px
+    inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
+    return quality.leg_visibility(pose.visibility, inside)
 
 
 def _measure_pass(
@@ -110,6 +190,7 @@ def _measure_pass(
     num_poses: int,
     progress: ProgressCallback | None,
     crowd_check: bool,
+    quality_cfg: QualityConfig | None = None,
 ) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
     min_conf = pose_settings.min_confidence
     every_s = 1.0 / max(pose_settings.crowd_check_hz, 1e-3)
@@ -122,7 +203,7 @@ def _measure_pass(
     ):
         measurer = SagittalMeasurer()
         crowd = CrowdSampler(crowd_estimator, every_s) if crowd_check else None
-        measured = measure_video(reader, estimator, measurer, progress, crowd)
+        measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg)
         info = reader.info
     return measured, measurer, info, crowd.crowded_share if crowd else 0.0
 
@@ -176,11 +257,13 @@ def analyze(
     t0 = time.perf_counter()
     crowd_check = num_poses == 1 and pose_settings.crowd_check
     measured, measurer, info, crowded_share = _measure_pass(
-        video_path, options, model, pose_settings, num_poses, progress, crowd_check
+        video_path, options, model, pose_settings, num_poses, progress, crowd_check, settings.quality
     )
     if crowd_check and crowded_share > pose_settings.crowd_share:
         # someone else is in view: analyse again with every person in view, keeping the lifter
-        measured, measurer, info, _ = _measure_pass(video_path, options, model, pose_settings, 2, progress, False)
+        measured, measurer, info, _ = _measure_pass(
+            video_path, options, model, pose_settings, 2, progress, False, settings.quality
+        )
     t_measure = time.perf_counter() - t0
 
     result = AnalysisResult(
@@ -198,7 +281,8 @@ def analyze(
         output_options=options.output_options,
     )
     detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
-    calibration, series = angles_from(measured, settings, options.calibration_s)
+    shots = analyse_shots(measured, settings, options.calibration_s)  # each shot its own standing reference
+    calibration, series = shots[0].calibration, join_series([s.series for s in shots])
     result.angles = series
     result.calibration = {
         "automatic": calibration.automatic,
@@ -219,10 +303,109 @@ def analyze(
     result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
 
     from hingecheck.core.movement import analyse_reps
-
-    result.reps = analyse_reps(series, settings)
+    apply_quality(result, measured, shots, settings)
     result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
     return result
+
+
+@dataclass
+class Shot:
+    """One shot of a clip (the whole clip when it has no cut): its frames, standing reference, angles and reps."""
+
+    start: int  # position of its first frame in the clip's frame lists
+    stop: int  # exclusive
+    calibration: Calibration
+    series: AngleSeries
+    reps: list[Rep]
+    quality: quality.ShotQuality | None = None
+
+
+def analyse_shots(measured: Measured, settings: Settings, window_s: tuple[float, float] | None = None) -> list[Shot]:
+    """Calibrate and track reps per shot: a cut changes camera and framing, so each shot has its own standing
+    reference and reps never span a cut. An uncut clip is one shot (exactly the unsplit analysis)."""
+    n = len(measured.measurements)
+    cuts: list[int] = []
+    if len(measured.hist_diff) == n and n:
+        times = [m.time_s for m in measured.measurements]
+        cuts = quality.find_cuts(measured.hist_diff, times, settings.quality)
+    shots = []
+    for start, stop in quality.shots_from_cuts(n, cuts) or [(0, n)]:
+        part = measured if (start, stop) == (0, n) else measured.part(start, stop)
+        window = window_s
+        if window_s is not None and part.measurements:
+            t0, t1 = part.measurements[0].time_s, part.measurements[-1].time_s
+            window = window_s if t0 <= window_s[0] <= t1 else None
+        calibration, series = angles_from(part, settings, window)
+        shots.append(Shot(start, stop, calibration, series, analyse_reps(series, settings)))
+    return shots
+
+
+def join_series(parts: list[AngleSeries]) -> AngleSeries:
+    """The shots' angle series end to end (one entry per frame of the clip)."""
+    if len(parts) == 1:
+        return parts[0]
+    names = [f.name for f in fields(AngleSeries)]
+    return AngleSeries(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in names})
+
+
+def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot], settings: Settings) -> None:
+    """Per shot: judge what it shows (view, clothing, legs), withhold the verdicts it cannot support, then
+    gather the reps (renumbered across shots), warnings and what was withheld into ``result``."""
+    cfg = settings.quality
+    n = len(measured.measurements)
+    reps: list[Rep] = []
+    withheld = quality.VerdictSupport()
+    for k, shot in enumerate(shots):
+        part = measured.part(shot.start, shot.stop)
+        outline = None
+        if len(part.outline) == len(part.measurements):
+            trunk = [m.trunk_deg for m in part.measurements]
+            outline = quality.assess_outline(part.outline, trunk, cfg)
+        legs = float("nan")
+        if len(part.leg_vis) == len(part.measurements):
+            legs = quality.assess_legs(part.leg_vis, shot.reps, [m.index for m in part.measurements], cfg)
+        shot.quality = quality.decide(
+            estimate_yaw_deg(part.measurements), outline, legs, cfg, settings.faults.lockout_lean_back_deg
+        )
+        shot.quality.support.withhold(shot.reps)
+        withheld.merge(shot.quality.support, prefix=f"shot {k + 1}: " if len(shots) > 1 else "")
+        for w in shot.quality.warnings:
+            if w.code not in {x.code for x in result.warnings}:
+                result.warnings.append(w)
+        if k > 0:  # a later shot's own standing-reference warnings
+            result.warnings += [w for w in shot.calibration.warnings if w.code not in {x.code for x in result.warnings}]
+        reps += shot.reps
+    for i, rep in enumerate(reps, start=1):
+        rep.index = i
+    result.reps = reps
+    result.verdicts_withheld = dict(withheld.withheld)
+    if len(shots) > 1:
+        cuts = len(shots) - 1
+        result.warnings.append(
+            Warning_(
+                "edited_clip",
+                f"This video has {cuts} cut{'s' if cuts > 1 else ''}; each shot was analysed on its own "
+                "(its own standing reference; no rep spans a cut).",
+            )
+        )
+    if withheld.withheld and any(w.code == "not_side_on" for w in result.warnings):
+        result.warnings = [
+            Warning_(w.code, w.message + " Low-back verdicts were left out.") if w.code == "not_side_on" else w
+            for w in result.warnings
+        ]
+    result.shots = [
+        {
+            "index": k + 1,
+            "start_s": _finite_or_none(measured.measurements[s.start].time_s) if n else None,
+            "end_s": _finite_or_none(measured.measurements[s.stop - 1].time_s) if n else None,
+            "calibration_found": bool(s.calibration.found),
+            "reps": len(s.reps),
+            **(s.quality.to_dict() if s.quality else {}),
+        }
+        for k, s in enumerate(shots)
+    ]
+    if measured.area is not None and measured.area.cropped:
+        result.picture_area = measured.area.to_dict()
 
 
 def error_result(video_path: str | Path, exc: HingecheckError, options: AnalyzeOptions | None = None) -> AnalysisResult:

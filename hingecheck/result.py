@@ -47,6 +47,11 @@ class AnalysisResult:
     outputs: dict[str, str] = field(default_factory=dict)  # name → file name inside OUTDIR
     source_path: str = ""  # the analysed file ("" for a live session without a recording)
     output_options: OutputOptions = field(default_factory=OutputOptions)
+    # fault code → plain reason, for verdicts the clip could not support (core/quality.py); their faults are
+    # not in ``reps`` (the reps themselves are)
+    verdicts_withheld: dict[str, str] = field(default_factory=dict)
+    shots: list[dict[str, Any]] = field(default_factory=list)  # per shot of an edited clip (one when uncut)
+    picture_area: dict[str, int] | None = None  # the picture inside black bars, when there were bars
 
     @property
     def frames(self) -> AngleSeries | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hingecheck.core.errors import ModelError
+from hingecheck.core.quality import PictureArea
 from hingecheck.core.settings import Settings
 from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, N_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER, PoseFrame, VideoFrame
 
@@ -236,3 +237,42 @@ class PoseEstimator:
             mask=mask,
             n_people=len(people),
         )
+
+
+def crop_frame(frame: VideoFrame, area: PictureArea) -> VideoFrame:
+    """The picture inside black bars (``area``): what MediaPipe is given for a pillar- or letter-boxed clip."""
+    if not area.cropped:
+        return frame
+    rgb = np.ascontiguousarray(frame.rgb[area.y0 : area.y1, area.x0 : area.x1])
+    return VideoFrame(index=frame.index, time_s=frame.time_s, rgb=rgb)
+
+
+def uncrop_pose(pose: PoseFrame, area: PictureArea) -> PoseFrame:
+    """A pose found on the cropped picture, back in full-frame pixels (landmarks, normalised landmarks, mask)."""
+    if not area.cropped:
+        return pose
+    offset = np.array([area.x0, area.y0], float)
+    size = np.array([area.width, area.height], float)
+    px = norm = mask = None
+    if pose.landmarks_px is not None:
+        px = pose.landmarks_px + offset
+    if pose.landmarks_norm is not None and px is not None:
+        norm = pose.landmarks_norm.copy()
+        norm[:, :2] = px / size
+    if pose.mask is not None:
+        mask = np.zeros((area.height, area.width), np.float32)
+        mask[area.y0 : area.y1, area.x0 : area.x1] = pose.mask
+    return PoseFrame(
+        pose.index,
+        pose.time_s,
+        area.width,
+        area.height,
+        pose.detected,
+        px,
+        norm,
+        pose.visibility,
+        pose.presence,
+        pose.world,
+        mask,
+        pose.n_people,
+    )

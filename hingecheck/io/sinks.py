@@ -120,6 +120,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "status": result.status,
         "message": result.message,
         "warnings": [w.to_dict() for w in result.warnings],
+        # fault code → why the clip could not support it (its faults are left out of "reps"; reps still counted)
+        "verdicts_withheld": dict(result.verdicts_withheld),
         "reps": [r.to_dict() for r in result.reps],
         "n_reps": len(complete),
         "n_partial_reps": len(result.reps) - len(complete),
@@ -138,7 +140,10 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
             "codec": video.codec,
             "rotation_deg": video.rotation_deg,
             "creation_time": video.creation_time,
+            # black pillar/letter-box bars: the pose was found on this part of the frame (pixels; null: none)
+            "picture_area": result.picture_area,
         },
+        "shots": result.shots,
         "frames": result.n_frames,
         "detection_rate": round(result.detection_rate, 4),
         "facing": result.facing,

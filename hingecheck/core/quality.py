@@ -1,0 +1,411 @@
+"""Honest when it cannot see: detectors of what a clip does not show, and the verdicts it can support.
+
+Pure numpy, no I/O. The edges compute cheap per-frame numbers in the video/pose pass (edge luma, colour
+histogram differences, landmark visibility, the back's outline); the functions here turn them into
+decisions:
+
+- ``find_picture_area``: black pillar/letter-box bars of a phone clip → the picture MediaPipe should see.
+- ``histogram_difference`` / ``find_cuts`` / ``shots_from_cuts``: scene cuts of an edited clip → shots, each
+  analysed on its own (its own standing reference; reps never span a cut).
+- ``outline_shape`` / ``assess_outline``: the back's outline standing off the body or bridging the lumbar hollow
+  (loose clothing) → lumbar verdicts withheld.
+- ``assess_legs``: knees and ankles hidden during the reps (plates, crops) → ``knee_dominant`` withheld.
+- ``view_support``: a camera turned from side-on → lumbar (and hip-based knee) verdicts withheld.
+- ``VerdictSupport``: the one place that says which fault codes a clip or shot supports; ``withhold`` removes
+  the others' faults from the reps (reps are still counted).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hingecheck.core.settings import QualityConfig
+from hingecheck.core.types import Rep, Warning_
+
+TAKEOVER = "spinal_flexion_takeover"
+LOW_BACK_RETURN = "extension_from_low_back"
+LOCKOUT = "lockout_hyperextension"
+KNEE = "knee_dominant"
+# verdicts read from the back's outline (the lockout rule reads it too, for an arch without a lean: see withhold)
+LUMBAR_CODES: tuple[str, ...] = (TAKEOVER, LOW_BACK_RETURN)
+
+
+# ---------------------------------------------------------------- verdict support
+
+
+@dataclass
+class VerdictSupport:
+    """Which fault codes a clip (or shot) supports: ``withheld`` maps each unsupported code to a plain reason.
+
+    ``lockout_lean_min_deg``: when the lumbar codes are withheld, a ``lockout_hyperextension`` found on the
+    lumbar arch alone (the trunk leaning back less than this) is withheld too; one found on the trunk's lean
+    (landmarks only) is kept.
+    """
+
+    withheld: dict[str, str] = field(default_factory=dict)
+    lockout_lean_min_deg: float = 8.0
+
+    def withhold_codes(self, codes: Iterable[str], reason: str) -> None:
+        """Withhold ``codes`` for ``reason`` (the first reason given for a code is kept)."""
+        for code in codes:
+            self.withheld.setdefault(code, reason)
+
+    def supports(self, code: str) -> bool:
+        """True when faults of ``code`` may be reported."""
+        return code not in self.withheld
+
+    @property
+    def lumbar_supported(self) -> bool:
+        """True when the back's outline can be judged (live mode's lumbar cues follow this)."""
+        return all(self.supports(c) for c in LUMBAR_CODES)
+
+    def merge(self, other: VerdictSupport, prefix: str = "") -> None:
+        """Add ``other``'s withheld codes (their reasons prefixed, e.g. ``"shot 2: "``)."""
+        for code, reason in other.withheld.items():
+            self.withheld.setdefault(code, prefix + reason)
+
+    def withhold(self, reps: Sequence[Rep]) -> int:
+        """Remove unsupported faults from ``reps`` in place; returns how many were removed. Reps stay."""
+        removed = 0
+        for rep in reps:
+            kept = [f for f in rep.faults if self._keeps(f.code, f.details)]
+            removed += len(rep.faults) - len(kept)
+            rep.faults = kept
+        return removed
+
+    def _keeps(self, code: str, details: dict[str, float | None]) -> bool:
+        if not self.supports(code):
+            return False
+        if code == LOCKOUT and not self.lumbar_supported:
+            lean = details.get("lean_back_deg")
+            return lean is not None and math.isfinite(lean) and lean >= self.lockout_lean_min_deg
+        return True
+
+
+# ---------------------------------------------------------------- pillar- and letter-box bars
+
+
+@dataclass(frozen=True)
+class PictureArea:
+    """The part of the frame that holds the picture (pixels, ``x1``/``y1`` exclusive) inside ``width``×``height``."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    width: int
+    height: int
+
+    @property
+    def cropped(self) -> bool:
+        """True when bars were found (the picture is smaller than the frame)."""
+        return (self.x0, self.y0, self.x1, self.y1) != (0, 0, self.width, self.height)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1}
+
+
+def edge_profiles(luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column and per-row 95th-centile luma of one frame (what ``find_picture_area`` takes, frame by frame).
+
+    A bar is dark in every pixel; the 95th centile ignores a few bright pixels of a watermark but not a picture.
+    """
+    lum = np.asarray(luma, float)
+    return np.percentile(lum, 95, axis=0), np.percentile(lum, 95, axis=1)
+
+
+def _bar_length(profile: np.ndarray, dark: float) -> tuple[int, int]:
+    bright = np.flatnonzero(profile > dark)
+    if len(bright) == 0:
+        return 0, 0
+    return int(bright[0]), int(len(profile) - 1 - bright[-1])
+
+
+def find_picture_area(
+    column_profiles: Sequence[np.ndarray], row_profiles: Sequence[np.ndarray], cfg: QualityConfig | None = None
+) -> PictureArea:
+    """The picture inside black bars, from per-frame column/row luma profiles (``edge_profiles``) of a few frames.
+
+    A bar is a run of columns (rows) at the frame's edge that stays darker than ``bar_luma`` in every frame
+    given. Bars thinner than ``bar_min_frac`` of the frame are ignored (an encoder's dark border), and so is
+    everything when the picture left would be smaller than ``picture_min_frac`` (a black or faded-in frame).
+    """
+    cfg = cfg or QualityConfig()
+    cols = np.max(np.asarray(column_profiles, float), axis=0)
+    rows = np.max(np.asarray(row_profiles, float), axis=0)
+    w, h = len(cols), len(rows)
+    full = PictureArea(0, 0, w, h, w, h)
+    left, right = _bar_length(cols, cfg.bar_luma)
+    top, bottom = _bar_length(rows, cfg.bar_luma)
+    if left + right >= w or top + bottom >= h:
+        return full  # nothing bright: a black frame, not bars
+    left, right = (v if v >= cfg.bar_min_frac * w else 0 for v in (left, right))
+    top, bottom = (v if v >= cfg.bar_min_frac * h else 0 for v in (top, bottom))
+    x0, x1, y0, y1 = left, w - right, top, h - bottom
+    if (x1 - x0) < cfg.picture_min_frac * w or (y1 - y0) < cfg.picture_min_frac * h:
+        return full
+    # even sizes: video encoders and MediaPipe's image wrapper are happiest with them
+    x1 -= (x1 - x0) % 2
+    y1 -= (y1 - y0) % 2
+    return PictureArea(x0, y0, x1, y1, w, h)
+
+
+# ---------------------------------------------------------------- scene cuts
+
+
+HIST_BINS = 4  # per channel: 64 joint RGB bins, coarse enough to ignore motion and noise
+
+
+def colour_histogram(rgb: np.ndarray, step: int = 4) -> np.ndarray:
+    """Normalised joint RGB histogram (``HIST_BINS``³ bins) of every ``step``-th pixel of an (H, W, 3) uint8 image."""
+    small = np.asarray(rgb)[::step, ::step].reshape(-1, 3).astype(np.int64) * HIST_BINS // 256
+    codes = (small[:, 0] * HIST_BINS + small[:, 1]) * HIST_BINS + small[:, 2]
+    hist = np.bincount(codes, minlength=HIST_BINS**3).astype(float)
+    return hist / max(hist.sum(), 1.0)
+
+
+def histogram_difference(a: np.ndarray | None, b: np.ndarray) -> float:
+    """Half the L1 distance of two normalised histograms: 0 same colours, 1 no colour in common."""
+    if a is None:
+        return 0.0
+    return float(0.5 * np.abs(np.asarray(a) - np.asarray(b)).sum())
+
+
+def find_cuts(diffs: Sequence[float], times_s: Sequence[float], cfg: QualityConfig | None = None) -> list[int]:
+    """Frame indices (positions in ``diffs``) where a new shot starts.
+
+    ``diffs[i]`` is the histogram difference of frame i to frame i−1. A cut is a spike: above ``cut_min_diff``,
+    above the clip's median + ``cut_mad_k`` robust deviations (a handheld clip's frame-to-frame change is its
+    own noise floor), and ``cut_spike_ratio`` times the largest difference within two frames either side (a
+    fast movement or a pan changes colours over several frames; a cut does it in one). Cuts closer than
+    ``min_shot_s`` to the previous one or to the clip's start or end are dropped (the stronger of two close cuts is kept).
+    """
+    cfg = cfg or QualityConfig()
+    d = np.asarray(diffs, float)
+    t = np.asarray(times_s, float)
+    n = len(d)
+    if n < 3:
+        return []
+    med = float(np.median(d))
+    mad = 1.4826 * float(np.median(np.abs(d - med)))
+    threshold = max(cfg.cut_min_diff, med + cfg.cut_mad_k * mad)
+    candidates: list[int] = []
+    for i in range(1, n):
+        if d[i] <= threshold:
+            continue
+        around = np.concatenate([d[max(1, i - 2) : i], d[i + 1 : i + 3]])
+        if len(around) and d[i] < cfg.cut_spike_ratio * float(around.max()):
+            continue
+        candidates.append(i)
+    cuts: list[int] = []
+    for i in candidates:
+        if t[i] - t[0] < cfg.min_shot_s or t[-1] - t[i] < cfg.min_shot_s:
+            continue
+        if cuts and t[i] - t[cuts[-1]] < cfg.min_shot_s:
+            if d[i] > d[cuts[-1]]:
+                cuts[-1] = i
+            continue
+        cuts.append(i)
+    return cuts
+
+
+def shots_from_cuts(n_frames: int, cuts: Sequence[int]) -> list[tuple[int, int]]:
+    """Shots as (start, stop) frame positions, stop exclusive, covering 0..n_frames."""
+    edges = [0, *[c for c in cuts if 0 < c < n_frames], n_frames]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+# ---------------------------------------------------------------- the back's outline (clothing)
+
+
+@dataclass(frozen=True)
+class OutlineShape:
+    """One frame's back outline against the hip→shoulder landmark line, in trunk lengths L.
+
+    ``standoff_l``: median distance of the outline behind the line over the low back (0.35–0.65 L up the
+    trunk); skin sits ~0.1–0.2 L behind it, a loose top or a hood's fabric further. ``hollow_l``: how far the
+    low back lies in front of the straight line from the buttock (0.05–0.15 L) to the upper back
+    (0.75–0.9 L): the lordosis a fitted top shows; a garment standing off the body bridges it (≈ 0 or
+    negative). ``roughness_l``: RMS of the outline's second differences (folds, hood bulges).
+    """
+
+    standoff_l: float
+    hollow_l: float
+    roughness_l: float
+
+
+def outline_shape(
+    contour_px: np.ndarray | None, hip_px: np.ndarray, shoulder_px: np.ndarray, back_unit: np.ndarray
+) -> OutlineShape | None:
+    """Measure the outline (``contour_px``: (K, 2) pixels) against the hip→shoulder line; ``back_unit`` points back."""
+    if contour_px is None or len(contour_px) < 10:
+        return None
+    axis = np.asarray(shoulder_px, float) - np.asarray(hip_px, float)
+    length = float(np.linalg.norm(axis))
+    if length < 8.0:
+        return None
+    unit = axis / length
+    rel = np.asarray(contour_px, float) - np.asarray(hip_px, float)
+    t = rel @ unit / length
+    d = rel @ np.asarray(back_unit, float) / length
+    order = np.argsort(t)
+    t, d = t[order], d[order]
+
+    def band(lo: float, hi: float) -> np.ndarray:
+        return d[(t >= lo) & (t <= hi)]
+
+    low_back, buttock, upper = band(0.35, 0.65), band(0.05, 0.15), band(0.75, 0.90)
+    if len(low_back) < 3 or len(buttock) < 2 or len(upper) < 2:
+        return None
+    t_mid = float(np.median(t[(t >= 0.35) & (t <= 0.65)]))
+    chord = np.interp(t_mid, [0.10, 0.825], [float(np.median(buttock)), float(np.median(upper))])
+    sel = (t >= 0.05) & (t <= 0.90)
+    rough = float(np.sqrt(np.mean(np.diff(d[sel], 2) ** 2))) if sel.sum() >= 5 else float("nan")
+    return OutlineShape(float(np.median(low_back)), float(chord - np.median(low_back)), rough)
+
+
+@dataclass(frozen=True)
+class OutlineVerdict:
+    """The clip-level judgement of the back's outline: the numbers behind it and whether it can be judged."""
+
+    frames: int
+    standoff_l: float  # median over the standing frames
+    hollow_l: float
+    roughness_l: float
+    hidden: bool
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, float | int | bool | str]:
+        return {
+            "frames": self.frames,
+            "standoff_l": round(self.standoff_l, 3) if math.isfinite(self.standoff_l) else None,
+            "hollow_l": round(self.hollow_l, 3) if math.isfinite(self.hollow_l) else None,
+            "roughness_l": round(self.roughness_l, 4) if math.isfinite(self.roughness_l) else None,
+            "hidden": self.hidden,
+        }
+
+
+def assess_outline(
+    shapes: Sequence[OutlineShape | None],
+    trunk_deg: Sequence[float],
+    cfg: QualityConfig | None = None,
+) -> OutlineVerdict:
+    """Judge the back's outline on the upright frames (trunk within 10° of its 10th centile).
+
+    Hidden when, standing, the outline stands off the landmark line by more than ``outline_standoff_max_l``
+    with no lumbar hollow left (``outline_hollow_min_l``), or is rougher than ``outline_roughness_max_l``.
+    Dark clothing alone is no reason: a fitted dark hoodie still shows the back's line.
+    """
+    cfg = cfg or QualityConfig()
+    trunk = np.asarray(trunk_deg, float)
+    ok = np.array([s is not None for s in shapes]) & np.isfinite(trunk)
+    if ok.sum() < cfg.outline_min_frames:
+        return OutlineVerdict(int(ok.sum()), math.nan, math.nan, math.nan, False)
+    upright = ok & (trunk <= np.nanpercentile(trunk[ok], 10) + 10.0)
+    chosen = [s for s, u in zip(shapes, upright, strict=True) if u and s is not None]
+    standoff = float(np.median([s.standoff_l for s in chosen]))
+    hollow = float(np.median([s.hollow_l for s in chosen]))
+    rough = float(np.nanmedian([s.roughness_l for s in chosen]))
+    reason = ""
+    if standoff > cfg.outline_standoff_max_l and hollow < cfg.outline_hollow_min_l:
+        reason = "the outline of the back stands off the body with no low-back curve (loose clothing)"
+    elif math.isfinite(rough) and rough > cfg.outline_roughness_max_l:
+        reason = "the outline of the back is folded and bumpy (loose clothing or a hood)"
+    return OutlineVerdict(len(chosen), standoff, hollow, rough, bool(reason), reason)
+
+
+# ---------------------------------------------------------------- legs hidden
+
+
+def leg_visibility(visibility: np.ndarray | None, in_frame: np.ndarray | None = None) -> float:
+    """How well the better-seen leg's knee and ankle are seen (0..1): MediaPipe visibility, 0 outside the picture.
+
+    ``visibility``: (33,) per landmark; ``in_frame``: (33,) bool, landmark inside the picture.
+    """
+    if visibility is None:
+        return math.nan
+    vis = np.asarray(visibility, float).copy()
+    if in_frame is not None:
+        vis[~np.asarray(in_frame, bool)] = 0.0
+    left = min(vis[25], vis[27])  # knee, ankle
+    right = min(vis[26], vis[28])
+    return float(max(left, right))
+
+
+def assess_legs(
+    leg_vis: Sequence[float], reps: Sequence[Rep], index: Sequence[int], cfg: QualityConfig | None = None
+) -> float:
+    """Median leg visibility over the frames of the reps (the whole clip when there is none). NaN: nothing seen."""
+    cfg = cfg or QualityConfig()
+    vis = np.asarray(leg_vis, float)
+    idx = np.asarray(index)
+    inside = np.zeros(len(vis), bool)
+    for r in reps:
+        stop = r.end_frame if r.end_frame is not None else idx[-1] if len(idx) else 0
+        inside |= (idx >= r.start_frame) & (idx <= stop)
+    pick = vis[inside] if inside.any() else vis
+    pick = pick[np.isfinite(pick)]
+    return float(np.median(pick)) if len(pick) else math.nan
+
+
+# ---------------------------------------------------------------- the decision
+
+
+@dataclass
+class ShotQuality:
+    """What one shot (the whole clip when uncut) shows, and what it therefore supports."""
+
+    yaw_deg: float = math.nan
+    outline: OutlineVerdict | None = None
+    leg_visibility: float = math.nan
+    support: VerdictSupport = field(default_factory=VerdictSupport)
+    warnings: list[Warning_] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "yaw_deg": round(self.yaw_deg, 1) if math.isfinite(self.yaw_deg) else None,
+            "outline": self.outline.to_dict() if self.outline else None,
+            "leg_visibility": round(self.leg_visibility, 3) if math.isfinite(self.leg_visibility) else None,
+            "verdicts_withheld": dict(self.support.withheld),
+        }
+
+
+def decide(
+    yaw_deg: float,
+    outline: OutlineVerdict | None,
+    leg_vis: float,
+    cfg: QualityConfig | None = None,
+    lockout_lean_min_deg: float = 8.0,
+) -> ShotQuality:
+    """Which verdicts a shot supports, with the warnings that say why in plain words."""
+    cfg = cfg or QualityConfig()
+    q = ShotQuality(yaw_deg, outline, leg_vis, VerdictSupport(lockout_lean_min_deg=lockout_lean_min_deg))
+    if math.isfinite(yaw_deg) and yaw_deg > cfg.max_yaw_lumbar_deg:
+        reason = f"camera about {yaw_deg:.0f}° from side-on"
+        q.support.withhold_codes(LUMBAR_CODES, reason)
+        if yaw_deg > cfg.max_yaw_knee_deg:
+            q.support.withhold_codes([KNEE], reason + " (the hip angle the knee rule compares with is off)")
+    if outline is not None and outline.hidden:
+        q.support.withhold_codes(LUMBAR_CODES, "clothing hides the line of the back")
+        q.warnings.append(
+            Warning_(
+                "back_outline_hidden",
+                "Loose clothing hides the line of your back (" + outline.reason + "), so whether the low back "
+                "rounded could not be judged: those verdicts are left out. Wear a fitted top, tucked in.",
+            )
+        )
+    if math.isfinite(leg_vis) and leg_vis < cfg.min_leg_visibility:
+        q.support.withhold_codes([KNEE], "knees and ankles hidden")
+        q.warnings.append(
+            Warning_(
+                "legs_hidden",
+                "The knees and ankles were hidden for most of the reps (a plate, the bar or the picture's edge), "
+                "so whether the hinge turned into a squat could not be judged. Film from where the legs stay "
+                "in view.",
+            )
+        )
+    return q
