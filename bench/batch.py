@@ -21,7 +21,8 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hingecheck.batch.plan import BatchRequest, run  # noqa: E402
+from hingecheck.batch.plan import BatchRequest  # noqa: E402
+from hingecheck.batch.runner import run  # noqa: E402
 from hingecheck.io.video import copy_packets  # noqa: E402
 from hingecheck.pipeline import AnalyzeOptions  # noqa: E402
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hingecheck.batch.discovery import client_dir_name
 from hingecheck.batch.store import ResultStore
 from hingecheck.batch.trends import (
     TREND_METRICS,
@@ -105,8 +106,6 @@ def _report_of(output_dir: str | None, outdir: Path, base: str = "") -> tuple[st
 
 def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything the templates show, sorted by what needs attention. ``items`` are batch.json items."""
-    from hingecheck.batch.plan import client_dir_name
-
     by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         by_client[item["client"]].append(item)

@@ -30,6 +30,8 @@ MAX_FAILED_STARTS = 3
 
 
 class ExecutorError(HingecheckError):
+    """The executor cannot run (no Dask, scheduler unreachable, workers that never start): one line."""
+
     status = "error"
 
 
@@ -56,6 +58,7 @@ class LocalExecutor:
         self._failed_starts = 0
 
     def describe(self) -> str:
+        """A short description for the terminal and batch.json (how many worker processes)."""
         return f"{self.workers} local worker process{'es' if self.workers != 1 else ''}"
 
     def _start(self) -> _Slot:
@@ -81,6 +84,7 @@ class LocalExecutor:
         slot.conn.close()
 
     def run(self, jobs: Iterable[Job], on_done: OnDone, on_start: OnStart | None = None) -> None:
+        """Run the jobs on the worker processes, calling ``on_done`` in this process as each finishes."""
         pending = deque(jobs)
         slots: list[_Slot] = []
         try:
@@ -171,11 +175,13 @@ class DaskExecutor:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
     def describe(self) -> str:
+        """A short description for the terminal and batch.json (the cluster, its workers and threads)."""
         workers = self.client.scheduler_info().get("workers", {})
         threads = sum(w.get("nthreads", 1) for w in workers.values())
         return f"Dask cluster {self.address} ({len(workers)} workers, {threads} threads)"
 
     def close(self) -> None:
+        """Disconnect from the scheduler (the cluster keeps running)."""
         self.client.close()
 
     def _slots(self) -> int:
@@ -183,6 +189,7 @@ class DaskExecutor:
         return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
 
     def run(self, jobs: Iterable[Job], on_done: OnDone, on_start: OnStart | None = None) -> None:
+        """Run the jobs on the cluster, calling ``on_done`` in this process as each finishes."""
         from distributed import wait as dask_wait
 
         pending = deque(jobs)

@@ -1,172 +1,44 @@
-"""``hingecheck batch INDIR -o OUTDIR``: analyse every video in a folder tree for clinician review.
+"""``hingecheck batch`` planning and bookkeeping: what to analyse, where outputs go, what became of each video.
 
-Discovery (videos at any depth, client = first folder or a manifest), a plan that skips what is already
-done (content sha256 + settings hash + model sha256), execution on local worker processes or a Dask
-cluster with a per-video timeout, outputs moved into place atomically, one results database written by
-this (parent) process only, ``batch.json`` after every finished video, and the dashboard at the end.
+A plan skips what is already done (content sha256 + settings hash + model sha256); outputs move into place
+atomically; one results database is written by this (parent) process only; ``batch.json`` after every
+finished video. Discovery is ``batch.discovery``, the run loop ``batch.runner``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import os
 import shutil
-import unicodedata
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hingecheck.batch.discovery import (
+    BatchError,
+    Item,
+    client_dir_name,
+    default_client,
+    discover_videos,
+    file_mtime_iso,
+    inside,
+    normalise_time,
+    read_manifest,
+    safe_component,
+    sha256_file,
+    short_hash,
+)
 from hingecheck.batch.store import STORED_STATUSES, RecordingKey, ResultStore
 from hingecheck.batch.worker import SOURCE_FILE, Job, JobResult
-from hingecheck.core.errors import HingecheckError
-from hingecheck.io.pose import sha256_of
 from hingecheck.io.sinks import atomic_open
 from hingecheck.pipeline import AnalyzeOptions
 
-VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".3gp", ".3g2", ".wmv", ".flv", ".mts", ".ts"}
-)
 BATCH_STATUSES = ("ok", "no_person", "not_a_video", "corrupt", "timeout", "error", "skipped_unchanged")
-UNASSIGNED_CLIENT = "unassigned"  # videos directly in INDIR, outside any client folder
 PARTIAL_PREFIX = ".partial-"
 REPLACED_PREFIX = ".replaced-"
-
-
-class BatchError(HingecheckError):
-    status = "error"
-
-
-# --- names and paths ------------------------------------------------------------------------------
-
-
-def safe_component(text: str, max_len: int = 60) -> str:
-    """A single, harmless path component from any text: no separators, no ``..``, no leading dot."""
-    norm = unicodedata.normalize("NFKC", text)
-    out = "".join(ch if (ch.isalnum() and ch.isascii()) or ch in "-_." else "_" for ch in norm)
-    out = "_".join(part for part in out.split("_") if part)  # collapse runs of _
-    out = out.lstrip(".-_").replace("..", "_")[:max_len].rstrip(".")
-    return out or "unnamed"
-
-
-def short_hash(text: str, n: int = 8) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:n]
-
-
-def client_dir_name(client: str) -> str:
-    """Folder name of a client: readable, and unique even when two names sanitize alike."""
-    safe = safe_component(client, 48)
-    return safe if safe == client else f"{safe}-{short_hash(client, 6)}"
-
-
-def inside(path: Path, root: Path) -> bool:
-    """True when ``path`` (symlinks resolved) lies inside ``root``: no output may land elsewhere."""
-    return path.resolve().is_relative_to(root.resolve())
-
-
-def sha256_file(path: Path) -> str:
-    return sha256_of(path)
-
-
-# --- discovery and manifest -----------------------------------------------------------------------
-
-
-@dataclass
-class Item:
-    """One input file and what became of it (one entry of batch.json ``items``)."""
-
-    path: Path  # absolute
-    rel_path: str  # relative to INDIR, POSIX separators
-    client: str
-    recorded_at: str | None = None
-    recorded_at_source: str | None = None
-    status: str = "pending"
-    message: str = ""
-    content_sha256: str | None = None
-    output_dir: Path | None = None
-    summary: dict[str, Any] | None = None
-    previous_status: str | None = None
-    elapsed_s: float | None = None
-    frames: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def discover_videos(indir: Path, exclude: list[Path]) -> list[Path]:
-    """Regular files with a video extension at any depth, sorted; symlinked folders are not followed."""
-    found: list[Path] = []
-    excluded = {p.resolve() for p in exclude}
-    for root, dirs, files in os.walk(indir, followlinks=False):
-        root_path = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (root_path / d).resolve() not in excluded)
-        for name in sorted(files):
-            p = root_path / name
-            if name.startswith(".") or p.suffix.lower() not in VIDEO_EXTENSIONS:
-                continue
-            if p.is_symlink() and not inside(p, indir):
-                continue  # a link pointing outside the input folder is not an upload
-            if p.is_file():  # regular files only: a FIFO named .mp4 would block the hashing
-                found.append(p)
-    return sorted(found, key=lambda p: p.relative_to(indir).as_posix())
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    client: str
-    recorded_at: str | None
-
-
-def read_manifest(path: Path, indir: Path) -> dict[str, ManifestRow]:
-    """CSV with columns path,client[,date]: path relative to INDIR (or absolute inside it)."""
-    if not path.is_file():
-        raise BatchError(f"manifest not found: {path}")
-    rows: dict[str, ManifestRow] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = {c.strip().lower() for c in reader.fieldnames or []}
-        if not {"path", "client"} <= cols:
-            raise BatchError(f"manifest {path} needs the columns path,client[,date] (found {sorted(cols)})")
-        for line_no, raw in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-            p = Path(row["path"])
-            if p.is_absolute():
-                if not p.resolve().is_relative_to(indir.resolve()):
-                    raise BatchError(f"manifest line {line_no}: {p} is outside {indir}")
-                p = p.resolve().relative_to(indir.resolve())
-            date = row.get("date") or None
-            if date:
-                try:
-                    date = datetime.fromisoformat(date).isoformat()
-                except ValueError:
-                    raise BatchError(f"manifest line {line_no}: date {date!r} is not ISO 8601 (YYYY-MM-DD)") from None
-            rows[p.as_posix()] = ManifestRow(row["client"] or UNASSIGNED_CLIENT, date)
-    return rows
-
-
-def default_client(rel: Path) -> str:
-    return rel.parts[0] if len(rel.parts) > 1 else UNASSIGNED_CLIENT
-
-
-def file_mtime_iso(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
-
-
-def normalise_time(text: str | None) -> str | None:
-    """Container creation_time (e.g. 2024-05-01T10:00:00.000000Z) → ISO 8601; junk and the 1904/1970 epoch → None."""
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.year < 1990:  # cameras without a clock write the MP4/Unix epoch
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.isoformat(timespec="seconds")
 
 
 # --- the batch ------------------------------------------------------------------------------------
@@ -174,6 +46,8 @@ def normalise_time(text: str | None) -> str | None:
 
 @dataclass
 class BatchRequest:
+    """What ``hingecheck batch`` was asked to do: folders, workers, timeout, database, analysis options."""
+
     indir: Path
     outdir: Path
     workers: int
@@ -205,6 +79,8 @@ def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
 
 
 class Batch:
+    """One batch run: its items (one per input video), the plan, and the bookkeeping of results."""
+
     def __init__(self, request: BatchRequest) -> None:
         from hingecheck.io.config import load_settings
         from hingecheck.io.pose import resolve_model
@@ -228,6 +104,7 @@ class Batch:
     # --- planning
 
     def plan(self, store: ResultStore) -> list[Job]:
+        """Discover the videos and return the jobs to run; items already analysed alike are marked skipped."""
         manifest = read_manifest(self.req.manifest, self.indir) if self.req.manifest else {}
         videos = discover_videos(self.indir, exclude=[self.outdir])
         jobs: list[Job] = []
@@ -339,6 +216,7 @@ class Batch:
     # --- outcomes (parent process only)
 
     def finish(self, store: ResultStore, job: Job, result: JobResult) -> Item:
+        """Take one job's result: move its outputs into place, record it in the store, update its item."""
         item = self.items[job.index]
         item.status, item.message = result.status, strip_path(result.message, item.path)
         item.elapsed_s, item.frames, item.summary = round(result.elapsed_s, 2), result.frames, result.summary
@@ -375,6 +253,7 @@ class Batch:
     # --- batch.json
 
     def item_dict(self, item: Item) -> dict[str, Any]:
+        """The batch.json entry of one item (paths relative to OUTDIR, rep and fault counts)."""
         summary = item.summary or {}
         reps = [r for r in summary.get("reps") or [] if not r.get("partial")]
         out_rel = None
@@ -405,6 +284,7 @@ class Batch:
         }
 
     def write_batch_json(self, finished: bool) -> Path:
+        """Write batch.json (atomically): counts by status and every item so far."""
         counts = Counter(i.status for i in self.items)
         doc = {
             "input_dir": str(self.indir),
@@ -461,47 +341,3 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-# --- running ----------------------------------------------------------------------------------------
-
-
-def make_executor(req: BatchRequest):
-    from hingecheck.batch.executors import DaskExecutor, LocalExecutor
-
-    if req.scheduler:
-        return DaskExecutor(req.scheduler, req.timeout_s)
-    return LocalExecutor(req.workers, req.timeout_s)
-
-
-def run(req: BatchRequest) -> Batch:
-    """Run a whole batch; returns the Batch with every item's outcome. Raises BatchError for unusable setup."""
-    from hingecheck.batch.progress import BatchProgress
-
-    batch = Batch(req)
-    clean_leftovers(batch.outdir)
-    with ResultStore(req.db_path) as store:
-        jobs = batch.plan(store)
-        batch.write_batch_json(finished=False)
-        with BatchProgress(len(batch.items), quiet=req.quiet) as progress:
-            progress.skip(sum(1 for i in batch.items if i.status != "pending"))
-            if jobs:
-                executor = make_executor(req)
-                batch.executor_description = executor.describe()
-                progress.note(f"{len(jobs)} to analyse on {batch.executor_description}")
-
-                def on_done(job: Job, result: JobResult) -> None:
-                    item = batch.finish(store, job, result)
-                    batch.write_batch_json(finished=False)
-                    progress.done(item)
-
-                try:
-                    executor.run(jobs, on_done, on_start=lambda job: progress.start(batch.items[job.index]))
-                finally:
-                    if hasattr(executor, "close"):
-                        executor.close()
-        batch.write_batch_json(finished=True)
-        from hingecheck.batch.dashboard import write_dashboard
-
-        write_dashboard(batch.outdir, store, [batch.item_dict(i) for i in batch.items])
-    return batch

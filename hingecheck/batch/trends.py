@@ -22,6 +22,8 @@ STEADY = {"fault_rate": 0.05, "mean_lumbar_share": 0.03, "mean_hinge_capacity_de
 
 
 class HistoryError(HingecheckError):
+    """A history request that cannot be answered (no database, unknown client): one line."""
+
     status = "error"
 
 
@@ -83,6 +85,7 @@ def arrow(metric: str, delta: float | None) -> str:
 
 
 def is_worse(metric: str, delta: float | None) -> bool:
+    """Whether a change of ``delta`` in this metric is a worsening beyond its steady band."""
     if delta is None or abs(delta) < STEADY[metric]:
         return False
     rise_is_better = TREND_METRICS[metric][1]
@@ -111,6 +114,7 @@ def attention_score(sessions: Sequence[Session], n_problem_files: int) -> float:
 
 
 def format_value(metric: str, value: float | None) -> str:
+    """A metric's value for tables: shares as percentages, angles in degrees, '–' when unknown."""
     if value is None:
         return "–"
     if metric in ("fault_rate", "mean_lumbar_share"):

@@ -56,6 +56,8 @@ class Job:
 
 @dataclass
 class JobResult:
+    """What a worker sends back for one job: batch status, message, summary.json, time and frames."""
+
     index: int
     status: str  # batch status: ok / no_person / not_a_video / corrupt / timeout / error
     message: str
@@ -134,6 +136,7 @@ def run_job(job: Job) -> JobResult:
 
 
 def job_result_dict(result: JobResult) -> dict[str, Any]:
+    """The result as a plain dict (for Dask, which ships results between processes)."""
     return asdict(result)
 
 

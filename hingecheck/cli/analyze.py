@@ -9,6 +9,7 @@ from hingecheck.cli.options import add_analysis_options, analysis_option_values,
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck analyze``."""
     p = sub.add_parser("analyze", help="analyse one video: annotated video, numbers and a report")
     p.add_argument("video", help="video file (any common container; phone clips are fine)")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for the outputs")
@@ -23,6 +24,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    """Analyse one video into OUTDIR and print the summary; exit code 0 when the analysis is ok."""
     from hingecheck.api import analyze_to_dir
     from hingecheck.cli.progress import video_progress
     from hingecheck.pipeline import AnalyzeOptions
@@ -38,12 +40,14 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def add_models_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck models``."""
     p = sub.add_parser("models", help="show the pose model in use and check its integrity")
     p.add_argument("--model", metavar="PATH")
     p.set_defaults(func=run_models)
 
 
 def run_models(args: argparse.Namespace) -> int:
+    """Print which pose model is used and whether its checksum matches the published one."""
     from hingecheck.io.pose import resolve_model
 
     info = resolve_model(args.model)

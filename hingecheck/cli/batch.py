@@ -7,12 +7,15 @@ import os
 import time
 from pathlib import Path
 
-from hingecheck.batch.plan import BatchError, BatchRequest, run
+from hingecheck.batch.plan import BatchError, BatchRequest
+from hingecheck.batch.runner import run
+from hingecheck.cli.batch_progress import BatchProgress, print_batch_summary
 from hingecheck.cli.options import add_analysis_options, analysis_option_values
 from hingecheck.pipeline import AnalyzeOptions
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck batch``."""
     p = sub.add_parser("batch", help="analyse every video in a folder tree; dashboard, results database")
     p.add_argument("indir", metavar="INDIR", help="folder of uploads: INDIR/<client>/.../<video> at any depth")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for reports, batch.json, index.html")
@@ -28,6 +31,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    """Run a batch over INDIR into OUTDIR with a progress display, then print the summary table."""
     from hingecheck.io.config import load_settings
 
     cfg = load_settings(args.config).batch
@@ -53,9 +57,8 @@ def run_batch(args: argparse.Namespace) -> int:
         force=args.force,
     )
     t0 = time.perf_counter()
-    batch = run(req)
+    with BatchProgress(quiet=req.quiet) as progress:
+        batch = run(req, progress)
     if not args.quiet:
-        from hingecheck.batch.progress import print_batch_summary
-
         print_batch_summary(batch, time.perf_counter() - t0)
     return 0

@@ -18,6 +18,7 @@ from hingecheck.batch.trends import (
 
 
 def resolve_client(conn: sqlite3.Connection, wanted: str) -> str:
+    """The stored client name meant by ``wanted`` (exact, case-insensitive or a unique part of it)."""
     clients = [r[0] for r in conn.execute("SELECT DISTINCT client FROM recordings ORDER BY client")]
     if wanted in clients:
         return wanted
@@ -33,6 +34,7 @@ def resolve_client(conn: sqlite3.Connection, wanted: str) -> str:
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck history``."""
     p = sub.add_parser("history", help="a client's trend over sessions, from the batch results database")
     p.add_argument("client", metavar="CLIENT", help="client name (as in the batch folders or manifest)")
     p.add_argument("--db", metavar="PATH", default="results.sqlite", help="results database (default ./results.sqlite)")
@@ -40,6 +42,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    """Print one client's sessions and trend from the batch database."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -11,6 +11,7 @@ from hingecheck.live.session import LiveOptions, LiveSession
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck live``."""
     p = sub.add_parser(
         "live",
         help="live coaching from a webcam (or a clip played in real time): rep counter, verdicts and cues",

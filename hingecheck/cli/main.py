@@ -22,6 +22,7 @@ from hingecheck.core.errors import HingecheckError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``hingecheck`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="hingecheck", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"hingecheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hingecheck`` command: run a subcommand; a HingecheckError becomes one line on stderr and exit 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

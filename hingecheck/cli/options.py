@@ -7,6 +7,7 @@ from typing import Any
 
 
 def parse_window(text: str) -> tuple[float, float]:
+    """Parse ``START:END`` (seconds) for ``--calibration``."""
     try:
         start, end = (float(x) for x in text.split(":"))
     except ValueError:

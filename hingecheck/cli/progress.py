@@ -46,6 +46,7 @@ def video_progress(video: str | Path) -> Iterator[ProgressCallback | None]:
 
 
 def print_summary(result: AnalysisResult, out_dir: Path) -> None:
+    """Print the reps, verdicts and warnings of a result, or its failure in one line."""
     out = Console()
     if not result.ok:
         print(f"hingecheck: {result.status}: {result.message}", file=sys.stderr)
@@ -55,12 +56,15 @@ def print_summary(result: AnalysisResult, out_dir: Path) -> None:
         f"[bold]{len(reps)} reps[/] analysed, person found in {result.detection_rate:.0%} of {result.n_frames} frames"
     )
     for rep in result.reps:
-        verdict = ", ".join(f.message for f in rep.faults) if rep.faults else "good hinge"
+        clean = "no fault among what could be judged" if result.verdicts_withheld else "good hinge"
+        verdict = ", ".join(f.message for f in rep.faults) if rep.faults else clean
         hip = rep.peak_hip_flexion_deg
         lum = rep.peak_lumbar_flexion_deg
         hip_txt = f"hip {hip:.0f}°" if hip is not None else "hip ?"
         lum_txt = f"lumbar {lum:.0f}°" if lum is not None else "lumbar not measured"
         out.print(f"  rep {rep.index}{' (partial)' if rep.partial else ''}: {hip_txt}, {lum_txt} — {verdict}")
+    for code, reason in result.verdicts_withheld.items():
+        out.print(f"[yellow]not judged[/] {code}: {reason}")
     for w in result.warnings:
         out.print(f"[yellow]warning[/] {w.code}: {w.message}")
     out.print(f"outputs in [bold]{out_dir}[/]: " + ", ".join(sorted(set(result.outputs.values()))))

@@ -59,10 +59,12 @@ class FramingCheck:
 
     @property
     def ok(self) -> bool:
+        """Whole body in view and side-on."""
         return self.whole_body and self.side_on
 
 
 def check_framing(pose: PoseFrame, cfg: LiveConfig) -> FramingCheck:
+    """Is this pose's whole body in view, side-on to the camera? Names what to change when not."""
     if not pose.detected or pose.landmarks_px is None:
         return FramingCheck(False, False, "step into view, side-on to the camera")
     px = pose.landmarks_px[list(BODY_LANDMARKS)]
@@ -117,6 +119,7 @@ class StillnessDetector:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the current stretch."""
         self.start: int | None = None  # buffer position of the stretch's first frame
         self.start_time_s = 0.0
         self.last_time_s = 0.0
@@ -126,6 +129,7 @@ class StillnessDetector:
 
     @property
     def duration_s(self) -> float:
+        """Length of the current still stretch in seconds (0 when none)."""
         return 0.0 if self.start is None else self.last_time_s - self.start_time_s
 
     def update(self, position: int, pose: PoseFrame, m: FrameMeasurement, framing: FramingCheck) -> bool:
@@ -243,6 +247,7 @@ def rep_verdict(rep: Rep) -> str:
 
 
 def rep_cue(rep: Rep) -> str:
+    """The spoken cue after a rep: its first fault's cue, else praise."""
     return rep.faults[0].cue if rep.faults else "Good rep."
 
 
@@ -265,6 +270,10 @@ class LiveCoach:
         self._stillness = StillnessDetector(self.cfg)
         self._reset_tracking()
         self.state = "calibrating"
+        # the view check of the frames since the last rep ended: lumbar cues need a side-on camera
+        self._view_frames = 0
+        self._turned_frames = 0
+        self.verdicts_withheld: dict[str, str] = {}  # what the session could not judge, as analyze reports it
 
     # -- state --
 
@@ -278,6 +287,7 @@ class LiveCoach:
 
     @property
     def calibration(self) -> Calibration | None:
+        """The current standing baseline (None while calibrating the first time)."""
         return self.calibrations[-1] if self.calibrations else None
 
     def recalibrate(self) -> list[Rep]:
@@ -290,6 +300,7 @@ class LiveCoach:
     # -- per frame --
 
     def step(self, pose: PoseFrame, m: FrameMeasurement) -> CoachUpdate:
+        """Take one processed frame (in order) and say what to show and cue now."""
         assert pose.index == len(self.angles), "frames must arrive in order, indexed 0, 1, 2, …"
         framing = check_framing(pose, self.cfg)
         self.angles.append(None)
@@ -384,12 +395,28 @@ class LiveCoach:
         update.reps_done = [r for r in reps + update.reps_done if r.index - self._rep_offset > announced]
         return update
 
+    def view_support(self) -> VerdictSupport:
+        """What the current rep can be judged on: with the camera turned from side-on (the framing check fails
+        on most frames since the last rep) the low-back verdicts are withheld, as analyze withholds them."""
+        support = VerdictSupport(lockout_lean_min_deg=self.settings.faults.lockout_lean_back_deg)
+        if self._view_frames and self._turned_frames > 0.5 * self._view_frames:
+            support.withhold_codes(LUMBAR_CODES, "camera not side-on")
+        return support
+
     def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         angles = smooth_frame(self._smoother, calibration.angles(m))
         self.angles[m.index] = angles
+        self._view_frames += 1
+        self._turned_frames += not framing.side_on
         out = read_events(self._tracker.update(angles))
         out.phase = self._tracker.phase
-        early = [(self._rep_offset + i, f) for i, f in out.faults]
+        support = self.view_support()
+        early = [(self._rep_offset + i, f) for i, f in out.faults if support.keeps(f.code, f.details)]
+        if out.reps_done:
+            support.withhold(out.reps_done)
+            for code, reason in support.withheld.items():
+                self.verdicts_withheld.setdefault(code, reason)
+            self._view_frames = self._turned_frames = 0
         reps = self._adopt(out.reps_done)
         return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
 

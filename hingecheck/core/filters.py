@@ -119,6 +119,7 @@ class OneEuroFilter:
         return 1.0 / (1.0 + tau / dt)
 
     def reset(self) -> None:
+        """Forget the filter's state: the next sample passes unchanged."""
         self._x, self._dx, self._t = None, 0.0, None
 
     def __call__(self, x: float, t: float) -> float:
@@ -158,6 +159,7 @@ class LiveAngleSmoother:
         self._filters = {name: OneEuroFilter(p.min_cutoff_hz, p.beta, p.d_cutoff_hz) for name in ANGLE_COLUMNS}
 
     def reset(self) -> None:
+        """Reset every angle's filter."""
         for f in self._filters.values():
             f.reset()
 
@@ -165,6 +167,7 @@ class LiveAngleSmoother:
         return self.filter(frame)
 
     def filter(self, frame: FrameAngles) -> FrameAngles:
+        """The frame with each angle smoothed (a missing angle stays NaN)."""
         values = {f.name: getattr(frame, f.name) for f in fields(FrameAngles)}
         for name, flt in self._filters.items():
             values[name] = flt(float(values[name]), float(frame.time_s))

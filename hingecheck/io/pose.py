@@ -47,6 +47,7 @@ def _known_checksums(models_dir: Path) -> dict[str, str]:
 
 
 def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -56,6 +57,8 @@ def sha256_of(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """The pose model in use: its path, name, SHA-256 and whether that matches a published checksum."""
+
     path: str
     name: str
     sha256: str
@@ -131,6 +134,7 @@ class LifterTracker:
         self._prev_size: float | None = None
 
     def choose(self, candidates: list[np.ndarray]) -> int:
+        """Index of the candidate who is the lifter: the biggest person, kept from frame to frame."""
         scores = []
         for px in candidates:
             x0, y0, x1, y1 = _bbox_of(px)
@@ -196,6 +200,7 @@ class PoseEstimator:
             self.close()
 
     def process(self, frame: VideoFrame) -> PoseFrame:
+        """Pose of the lifter in one frame (landmarks in pixels and normalised, mask, visibility)."""
         h, w = frame.rgb.shape[:2]
         ms = int(round(frame.time_s * 1000.0))
         if ms <= self._last_ms:  # the graph needs strictly increasing timestamps

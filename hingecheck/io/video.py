@@ -54,6 +54,7 @@ class DecodeReport:
 
     @property
     def damaged(self) -> bool:
+        """Whether decoding hit errors (the clip is analysed as far as it decodes)."""
         return bool(self.errors)
 
 
@@ -132,6 +133,7 @@ class VideoReader:
         self.close()
 
     def close(self) -> None:
+        """Close the container."""
         self._container.close()
 
     def _decode_frames(self) -> Iterator[av.VideoFrame]:
@@ -255,6 +257,7 @@ class VideoWriter:
         self._last_pts = -1
 
     def write(self, rgb: np.ndarray, time_s: float | None = None) -> None:
+        """Encode one RGB frame (cropped to the writer's size), at ``time_s`` when given."""
         if rgb.shape[0] != self.height or rgb.shape[1] != self.width:
             rgb = rgb[: self.height, : self.width]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
@@ -268,6 +271,7 @@ class VideoWriter:
             self._container.mux(packet)
 
     def close(self) -> None:
+        """Flush the encoder and close the file."""
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()

@@ -66,9 +66,11 @@ class CuePlayer:
 
     @property
     def can_play(self) -> bool:
+        """Whether any sound (tone or speech) can be played."""
         return not self.quiet and (self._sd is not None or self._espeak is not None)
 
     def beep(self, freq_hz: float, duration_s: float, beeps: int = 1) -> None:
+        """Play a tone without waiting for it (nothing when quiet or without a device)."""
         if self.quiet or self._sd is None:
             return
         try:
@@ -92,6 +94,7 @@ class CuePlayer:
             self._add_note(f"sound: spoken cues stopped ({exc})")
 
     def close(self) -> None:
+        """Let the last spoken cue finish (up to 3 s) and stop the tones."""
         if self._speech is not None and self._speech.poll() is None:
             try:
                 self._speech.wait(timeout=3.0)  # let the last cue finish

@@ -25,6 +25,8 @@ from hingecheck.io.video import VideoReader
 
 
 class CameraError(HingecheckError):
+    """No camera could be opened, or it stopped delivering: one line."""
+
     status = "no_camera"
 
 
@@ -49,6 +51,7 @@ class LatestFrameSlot:
         self.frames_dropped = 0
 
     def put(self, frame: CapturedFrame) -> None:
+        """Hand over a new frame; an unread older one is dropped (and counted)."""
         with self._cond:
             if self._frame is not None:
                 self.frames_dropped += 1
@@ -71,6 +74,7 @@ class LatestFrameSlot:
                 self._cond.wait(poll_s)
 
     def close(self) -> None:
+        """The source ended: wake a waiting consumer, which then sees ``finished``."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -93,6 +97,7 @@ class FrameSource(ABC):
         """Deliver frames into ``slot`` until the source ends or ``stop`` is set."""
 
     def close(self) -> None:  # noqa: B027  (optional hook: most sources hold nothing to release)
+        """Release what the source holds (most hold nothing)."""
         return None
 
 
@@ -119,6 +124,7 @@ class VideoFileSource(FrameSource):
         self.path = Path(path)
 
     def run(self, slot: LatestFrameSlot, stop: threading.Event, pause: threading.Event) -> None:
+        """Decode the clip and put its frames into the slot at its real pace (or as asked)."""
         start = time.perf_counter()
         try:
             for i, frame in enumerate(self.reader):
@@ -145,6 +151,7 @@ class VideoFileSource(FrameSource):
             slot.close()
 
     def close(self) -> None:
+        """Close the video file."""
         self.reader.close()
 
 
@@ -224,6 +231,7 @@ class CameraSource(FrameSource):
         self.info = VideoInfo(f"camera {index}", w, h, fps, 0, 0.0, f"camera ({backend})", 0)
 
     def run(self, slot: LatestFrameSlot, stop: threading.Event, pause: threading.Event) -> None:
+        """Read camera frames into the slot until stopped."""
         cv2 = self._cv2
         start = time.perf_counter()
         i = 0
@@ -249,6 +257,7 @@ class CameraSource(FrameSource):
             slot.close()
 
     def close(self) -> None:
+        """Release the camera."""
         self.cap.release()
 
 
@@ -271,9 +280,11 @@ class CaptureThread:
             self.slot.close()
 
     def start(self) -> None:
+        """Start capturing in the background."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop capturing, wait briefly for the thread and close the source."""
         self.stop_event.set()
         self._thread.join(timeout=2.0)
         self.source.close()

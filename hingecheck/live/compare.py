@@ -11,6 +11,8 @@ REP_TIMES = ("start_s", "bottom_s", "return_start_s", "end_s")
 
 @dataclass
 class RepComparison:
+    """How a live session's reps compare with analyze's on the same clip."""
+
     n_offline: int
     n_live: int
     max_time_diff_s: float = 0.0  # largest difference of any matched rep time or fault time
@@ -19,9 +21,11 @@ class RepComparison:
 
     @property
     def same_reps(self) -> bool:
+        """Both found the same number of reps."""
         return self.n_offline == self.n_live
 
     def ok(self, tolerance_s: float) -> bool:
+        """No count or fault difference, and every matched time within ``tolerance_s``."""
         return not self.problems and self.max_time_diff_s <= tolerance_s + 1e-9
 
 

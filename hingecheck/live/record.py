@@ -48,6 +48,7 @@ class RawRecorder:
         self._thread.start()
 
     def put(self, rgb: np.ndarray, time_s: float) -> None:
+        """Queue a processed frame for encoding (blocks only when the encoder is far behind)."""
         try:
             self._queue.put_nowait((rgb, time_s))
         except queue.Full:
@@ -71,6 +72,7 @@ class RawRecorder:
                 self.error = exc
 
     def close(self) -> None:
+        """Encode what is queued and close the file; an encoding error is kept in ``error``."""
         self._queue.put(_STOP)
         self._thread.join()
         try:

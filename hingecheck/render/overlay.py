@@ -106,6 +106,7 @@ def _finite(x: float | None) -> TypeGuard[float]:
 
 
 def lumbar_colour(lumbar_deg: float | None, cfg: OverlayConfig) -> tuple[int, int, int]:
+    """The gauge colour of a lumbar angle: green, amber past the onset, red past the tolerance."""
     if not _finite(lumbar_deg):
         return GREY
     if lumbar_deg >= cfg.lumbar_alarm_deg:
@@ -275,6 +276,7 @@ class OverlayRenderer:
         self._calibration_window = (cal.get("start_s"), cal.get("end_s"))
 
     def hud_state(self, i: int, time_s: float) -> HudState:
+        """The HUD of frame ``i`` at ``time_s``: rep and phase, done count, fresh fault, baseline."""
         hud = HudState(rep_count=sum(1 for t in self._rep_ends if t <= time_s))
         if i < len(self._rep_no) and self._rep_no[i]:
             hud.rep_index, hud.phase = self._rep_no[i], self._phase[i]
@@ -298,6 +300,7 @@ class OverlayRenderer:
         return i / fps
 
     def draw(self, rgb: np.ndarray, i: int) -> np.ndarray:
+        """Annotated copy of decoded frame ``i``."""
         r = self.result
         pose = r.poses[i] if i < len(r.poses) else None
         contour = r.dorsal_contours[i] if i < len(r.dorsal_contours) else None

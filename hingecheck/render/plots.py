@@ -148,6 +148,7 @@ def figure_rhythm(result: AnalysisResult) -> Figure:
 
 
 def save_png(fig: Figure, path: Path) -> None:
+    """Write a figure to ``path`` as PNG (atomically)."""
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=DPI)
 

@@ -62,6 +62,8 @@ STATUS_TEXT = {
 
 @dataclass
 class Verdict:
+    """The report's headline: one sentence, a detail line, the cue and its tone (good / bad / neutral)."""
+
     headline: str
     detail: str
     cue: str | None
@@ -73,20 +75,24 @@ def _finite(x: float | None) -> TypeGuard[float]:
 
 
 def fmt_deg(x: float | None) -> str:
+    """Degrees for the report (no decimals), '—' when not measured."""
     return f"{x:.0f}°" if _finite(x) else "—"
 
 
 def fmt_s(x: float | None, signed: bool = False) -> str:
+    """Seconds for the report (two decimals, signed if asked), '—' when not measured."""
     if not _finite(x):
         return "—"
     return f"{x:+.2f} s" if signed else f"{x:.2f} s"
 
 
 def fmt_share(x: float | None) -> str:
+    """A share as a percentage, '—' when not measured."""
     return f"{x:.0%}" if _finite(x) else "—"
 
 
 def fault_title(code: str) -> str:
+    """A fault code's short title for people."""
     return FAULT_TITLES.get(code, code.replace("_", " ").capitalize())
 
 
@@ -120,6 +126,7 @@ def _fault_sentence(rep: Rep, fault: Fault) -> str:
 
 
 def lumbar_measurable(result: AnalysisResult) -> bool:
+    """Whether the low back was measured in any frame of the result."""
     a = result.angles
     return a is not None and bool(any(math.isfinite(float(v)) for v in a.lumbar_flexion_deg))
 
@@ -322,6 +329,7 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
 
 
 def render_report(result: AnalysisResult, out_dir: Path) -> str:
+    """report.html for a result as a string (plots embedded from ``out_dir``)."""
     return _environment().get_template("report.html.j2").render(**report_context(result, out_dir))
 
 

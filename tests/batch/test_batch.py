@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from hingecheck.batch.plan import (
-    BatchRequest,
+from hingecheck.batch.discovery import (
     client_dir_name,
     discover_videos,
     inside,
     normalise_time,
     read_manifest,
-    run,
     safe_component,
 )
+from hingecheck.batch.plan import BatchRequest
+from hingecheck.batch.runner import run
 from hingecheck.batch.store import ResultStore
 from hingecheck.cli.main import main
 from hingecheck.io.video import VideoReader, VideoWriter, copy_packets

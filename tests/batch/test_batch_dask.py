@@ -55,7 +55,7 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 
 def test_a_hanging_video_on_the_cluster_is_stopped_and_the_rest_continues(cluster, tmp_path):
-    from hingecheck.batch.plan import run
+    from hingecheck.batch.runner import run
     from tests.batch.test_batch import request
     from tests.media import write_clip
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hingecheck.batch.plan import run
+from hingecheck.batch.runner import run
 from tests.batch.test_batch import HOSTILE, person_clip, request, short_clips  # noqa: F401  (shared session fixtures)
 from tests.conftest import watched_page
 
