@@ -207,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunks", default=None, help="chunk numbers to render, e.g. '0-3,7' (default: all, in order)")
     ap.add_argument("--max-clips", type=int, default=None, help="stop after rendering this many clips")
     ap.add_argument("--until", default=None, help="stop starting new clips after this wall-clock time (HH:MM)")
+    ap.add_argument(
+        "--val-first",
+        type=int,
+        default=0,
+        metavar="N",
+        help="render order: alternate validation and training clips until N validation clips exist, then by index",
+    )
     args = ap.parse_args(argv)
 
     rows = plan(args.seed, args.n)
@@ -221,9 +228,16 @@ def main(argv: list[str] | None = None) -> int:
 
     chunks = set(parse_range(args.chunks, (args.n + CHUNK - 1) // CHUNK))
     todo = [r for r in rows if int(r["chunk"][1:]) in chunks and not clip_done(args.out, r)]
+    if args.val_first:
+        have = sum(1 for r in rows if r["split"] == "val" and clip_done(args.out, r))
+        val = [r for r in todo if r["split"] == "val"][: max(0, args.val_first - have)]
+        train = [r for r in todo if r["split"] == "train"]
+        first = [x for pair in zip(val, train[: len(val)], strict=False) for x in pair]
+        taken = {r["clip"] for r in first}
+        todo = first + [r for r in todo if r["clip"] not in taken]
     print(f"{len(todo)} clips to render", file=sys.stderr)
     if not todo:
-        return 0
+        return 3  # nothing left in these chunks
     rc.set_fps(FPS)
     model = rc.load_model()
     renderers: dict[tuple[int, int], rc.Renderer] = {}
