@@ -289,6 +289,8 @@ def analyze(
         "found": bool(calibration.found),
         "start_s": _finite_or_none(calibration.start_s),
         "end_s": _finite_or_none(calibration.end_s),
+        "source": calibration.source,  # stand / lockouts / window / none
+        "n_lockouts": calibration.n_lockouts,
     }
     result.warnings = capture_warnings(measured, detection_rate)
     if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
@@ -301,8 +303,6 @@ def analyze(
         result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
         return result
     result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
-
-    from hingecheck.core.movement import analyse_reps
     apply_quality(result, measured, shots, settings)
     result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
     return result
@@ -323,6 +323,8 @@ class Shot:
 def analyse_shots(measured: Measured, settings: Settings, window_s: tuple[float, float] | None = None) -> list[Shot]:
     """Calibrate and track reps per shot: a cut changes camera and framing, so each shot has its own standing
     reference and reps never span a cut. An uncut clip is one shot (exactly the unsplit analysis)."""
+    from hingecheck.core.movement import analyse_reps
+
     n = len(measured.measurements)
     cuts: list[int] = []
     if len(measured.hist_diff) == n and n:

@@ -28,6 +28,11 @@ class Timeline:
     times: list[float] = field(default_factory=lambda: [0.0])
     keys: list[dict[str, float]] = field(default_factory=lambda: [dict.fromkeys(KEYED, 0.0)])
 
+    @classmethod
+    def from_bottom(cls, fps: float = 30.0, **angles: float) -> Timeline:
+        """A timeline that starts bent over (a deadlift from the floor), in the posture ``angles``."""
+        return cls(fps=fps, keys=[{k: float(angles.get(k, 0.0)) for k in KEYED}])
+
     @property
     def t(self) -> float:
         return self.times[-1]

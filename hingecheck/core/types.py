@@ -261,6 +261,7 @@ class Rep:
     descent_s: float | None = measure(None, digits=3, doc="duration of the descent")
     hold_s: float | None = measure(None, digits=3, doc="duration of the hold at the bottom")
     return_s: float | None = measure(None, digits=3, doc="duration of the return")
+    start_position: str = measure("standing", doc="standing (down, then up) or bottom (pull first, then lower)")
     faults: list[Fault] = field(default_factory=list, metadata={"digits": "nested", "doc": "faults found"})
 
     @property

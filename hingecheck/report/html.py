@@ -125,6 +125,13 @@ def _fault_sentence(rep: Rep, fault: Fault) -> str:
     return fault.message or fault_title(fault.code)
 
 
+def withheld_rows(result: AnalysisResult) -> list[tuple[str, str]]:
+    """The verdicts this video could not support, as (plain fault title, reason), in the report's fault order."""
+    order = {code: k for k, code in enumerate(FAULT_PRIORITY)}
+    codes = sorted(result.verdicts_withheld, key=lambda c: order.get(c, len(order)))
+    return [(fault_title(c), result.verdicts_withheld[c]) for c in codes]
+
+
 def lumbar_measurable(result: AnalysisResult) -> bool:
     """Whether the low back was measured in any frame of the result."""
     a = result.angles
@@ -148,6 +155,16 @@ def verdict(result: AnalysisResult) -> Verdict:
     n_faulty = len({rep.index for rep, _ in faulty})
     count = f"{len(complete)} rep{'s' if len(complete) != 1 else ''}"
     if not faulty:
+        lumbar_codes = ("spinal_flexion_takeover", "extension_from_low_back")
+        lumbar_withheld = [c for c in lumbar_codes if c in result.verdicts_withheld]
+        if lumbar_withheld:
+            reason = result.verdicts_withheld[lumbar_withheld[0]]
+            return Verdict(
+                f"{count}; whether they came from the hips or the low back was not judged",
+                f"This video cannot support a low-back verdict ({reason}), so none is given rather than a guess.",
+                None,
+                "neutral",
+            )
         if not lumbar_measurable(result):
             hips = [r.peak_hip_flexion_deg for r in complete if _finite(r.peak_hip_flexion_deg)]
             reach = f", hip flexion up to {max(hips):.0f}°" if hips else ""
@@ -234,6 +251,13 @@ def _settings_rows(result: AnalysisResult) -> list[tuple[str, str]]:
         ]
         if v.creation_time:
             rows.append(("Recorded", v.creation_time))
+        if result.picture_area:
+            a = result.picture_area
+            rows.append(("Black bars", f"cropped: the pose was found in x {a['x0']}–{a['x1']}, y {a['y0']}–{a['y1']}"))
+    if len(result.shots) > 1:
+        shots = [s for s in result.shots if s.get("start_s") is not None]
+        spans = ", ".join(f"{s['start_s']:.1f}–{s['end_s']:.1f} s" for s in shots)
+        rows.append(("Shots (cuts)", f"{len(result.shots)}, each analysed on its own: {spans}"))
     if result.n_frames:
         rows.append(("Frames analysed", f"{result.n_frames} (person found in {result.detection_rate:.0%})"))
     if result.facing:
@@ -241,10 +265,15 @@ def _settings_rows(result: AnalysisResult) -> list[tuple[str, str]]:
     cal = result.calibration or {}
     if cal:
         if cal.get("found") and cal.get("start_s") is not None:
-            how = "found automatically" if cal.get("automatic") else "given with --calibration"
-            rows.append(("Standing baseline", f"{cal['start_s']:.2f}–{cal['end_s']:.2f} s ({how})"))
+            if not cal.get("automatic"):
+                how = "given with --calibration"
+            elif cal.get("source") == "lockouts":
+                how = f"from the tops of {cal.get('n_lockouts', 0)} reps (no still stand before the first rep)"
+            else:
+                how = "still standing, found automatically"
+            rows.append(("Standing reference", f"{cal['start_s']:.2f}–{cal['end_s']:.2f} s, {how}"))
         else:
-            rows.append(("Standing baseline", "not found"))
+            rows.append(("Standing reference", "not found"))
     if result.settings_hash:  # a run that failed before loading its settings has none
         rows.append(("Settings", f"{result.config_source} (hash {result.settings_hash})"))
     if result.model:
@@ -321,6 +350,7 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
         "video": video,
         "plots": plots,
         "warnings": [w.to_dict() for w in result.warnings],
+        "withheld": withheld_rows(result),
         "settings_rows": _settings_rows(result),
         "settings_json": json.dumps(result.settings, indent=2, sort_keys=True, default=str) if result.settings else "",
         "files": files,

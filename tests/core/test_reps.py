@@ -263,3 +263,38 @@ def test_a_pose_glitch_mid_rep_does_not_split_it():
     # without the speed limit the glitch makes phantom reps (the case this guards)
     no_limit = replace(SETTINGS.reps, max_drive_speed_deg_s=1e9)
     assert len(track(glitched, RepTracker(no_limit, SETTINGS.faults))) > len(labels)
+
+
+# --- lifts that start at the bottom (a deadlift from the floor): pull first, then lower ---------------------------
+
+FLOOR = dict(hip=90, lumbar=4, knee=40)
+
+
+def test_a_single_pull_from_the_floor_is_one_whole_rep():
+    tl = Timeline.from_bottom(**FLOOR).hold(0.6).move(1.2).hold(0.8).move(1.3, **FLOOR).hold(0.6)
+    reps = analyse_reps(tl.series(), SETTINGS)
+    assert len(reps) == 1
+    rep = reps[0]
+    assert rep.start_position == "bottom" and not rep.partial and rep.faults == []
+    assert rep.return_start_s == pytest.approx(0.6, abs=0.25)  # the pull began after the set-up
+    # phase bands trim the slow ends of each move (as for a rep from standing)
+    assert 0.8 < rep.return_s < 1.3 and 0.8 < rep.descent_s < 1.4
+    assert rep.end_s == pytest.approx(3.9, abs=0.35)  # back at the floor
+
+
+def test_touch_and_go_pulls_from_the_floor_are_counted_one_each():
+    tl = Timeline.from_bottom(**FLOOR).hold(0.4)
+    for _ in range(3):
+        tl.move(1.0).hold(0.3).move(1.0, **FLOOR).hold(0.1)
+    reps = analyse_reps(tl.series(), SETTINGS)
+    assert [(r.start_position, r.partial) for r in reps] == [("bottom", False)] * 3
+    assert all(a.end_frame == b.start_frame for a, b in zip(reps, reps[1:], strict=False))  # the bottom is shared
+
+
+def test_a_rounded_pull_from_the_floor_is_a_takeover_and_a_low_back_start_is_found():
+    rounded = Timeline.from_bottom(hip=60, lumbar=35, knee=40).hold(0.5).move(1.2).hold(0.6).move(1.2, **FLOOR)
+    assert [r.fault_codes for r in analyse_reps(rounded.series(), SETTINGS)] == [["spinal_flexion_takeover"]]
+    arch_first = (
+        Timeline.from_bottom(**FLOOR).hold(0.5).move(0.4, hip=89.5, lumbar=-12, knee=40).move(1.0).hold(0.6)
+    ).move(1.2, **FLOOR)
+    assert "extension_from_low_back" in analyse_reps(arch_first.series(), SETTINGS)[0].fault_codes

@@ -37,6 +37,19 @@ REZERO_MAX_FRAMES = 15  # enough to fix the zero even if the trunk lingers in th
 # Share of the thoracolumbar tilt carried by the pelvis early in a hinge: ≈ 0.95 in a hip hinge, ≈ 0.45 in a stoop
 # (devset README: lumbar share at the bottom 0.01–0.09 vs 0.43–0.69); the midpoint errs by ≤ 0.25·tilt ≤ 3°.
 EARLY_PELVIS_SHARE = 0.7
+# Lockouts (the top of a rep) as the standing reference, for lifts that start at the bottom (a deadlift from the
+# floor) or never stand still: frames whose trunk is within LOCKOUT_BAND_DEG of the clip's most upright (5th
+# centile) while trunk and thigh move slower than LOCKOUT_MAX_SPEED_DEG_S (a top is a turn or a hold), for at
+# least LOCKOUT_MIN_S. Measured on real deadlifts (YFGD, PoseReader, AI-GYM): lockouts last 0.15–0.6 s, the
+# trunk is within 2° of its sd there; a lift between them bends the trunk 40–60° more. A clip whose trunk never
+# bends LOCKOUT_MIN_BEND_DEG past its top has no lockouts, only standing.
+LOCKOUT_BAND_DEG = 8.0
+LOCKOUT_MAX_SPEED_DEG_S = 45.0
+LOCKOUT_MIN_S = 0.1
+LOCKOUT_MIN_BEND_DEG = 20.0
+# A stand is "at the start" when no frame before it bends the trunk this far past the stand: the person stood
+# still before the first hinge, as the filming tips ask. Otherwise a still stretch is a rest between reps.
+STAND_BEFORE_BEND_DEG = 20.0
 
 
 @dataclass
@@ -51,6 +64,10 @@ class Calibration:
     thorax_deg: float
     automatic: bool
     warnings: list[Warning_] = field(default_factory=list)
+    # where the standing reference came from: "stand" (still standing, the first before any hinge if there is
+    # one), "lockouts" (the tops of the reps), "window" (given by the user) or "none"
+    source: str = "stand"
+    n_lockouts: int = 0
     # The arm-free pelvis zero's estimator when an arm hid the standing outline (None: pelvis_deg serves all frames)
     arm_free: ArmFreeZero | None = None
 
@@ -191,29 +208,92 @@ def standing_frames(
     return sel, warnings
 
 
+def _speed(t: np.ndarray, x: np.ndarray, half_window_s: float = 0.05) -> np.ndarray:
+    """|dx/dt| by centred differences over ±half_window_s (NaN at the ends and across gaps)."""
+    fps = 1.0 / float(np.median(np.diff(t))) if len(t) > 1 else 30.0
+    h = max(1, int(round(half_window_s * fps)))
+    out = np.full(len(x), np.nan)
+    if len(x) > 2 * h:
+        out[h:-h] = np.abs((x[2 * h :] - x[: -2 * h]) / (t[2 * h :] - t[: -2 * h]))
+    return out
+
+
+def lockout_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarray, int]:
+    """The frames at the tops of the reps (upright and slow) and how many separate tops there are."""
+    n = len(measurements)
+    none = np.zeros(n, bool), 0
+    if n < 3:
+        return none
+    t = np.array([m.time_s for m in measurements], float)
+    trunk = np.array([m.trunk_deg for m in measurements], float)
+    thigh = np.array([m.thigh_deg for m in measurements], float)
+    finite = np.isfinite(trunk) & np.isfinite(thigh)
+    if finite.sum() < 3:
+        return none
+    top = float(np.nanpercentile(trunk[finite], 5))
+    if float(np.nanmax(trunk[finite])) - top < LOCKOUT_MIN_BEND_DEG:
+        return none
+    with np.errstate(invalid="ignore"):
+        slow = (_speed(t, trunk) < LOCKOUT_MAX_SPEED_DEG_S) & (_speed(t, thigh) < LOCKOUT_MAX_SPEED_DEG_S)
+        flags = finite & (trunk <= top + LOCKOUT_BAND_DEG) & slow
+    runs = [(a, b) for a, b in _runs(flags) if t[b] - t[a] >= LOCKOUT_MIN_S - 1e-9]
+    sel = np.zeros(n, bool)
+    for a, b in runs:
+        sel[a : b + 1] = True
+    return sel, len(runs)
+
+
+def _stand_comes_first(measurements: Sequence[FrameMeasurement], sel: np.ndarray) -> bool:
+    """No frame before the chosen stand bends the trunk far past it: the person stood before the first hinge."""
+    first = int(np.flatnonzero(sel)[0])
+    trunk = np.array([m.trunk_deg for m in measurements], float)
+    stand = float(np.nanmedian(trunk[sel]))
+    before = trunk[:first]
+    return not bool(np.any(before[np.isfinite(before)] > stand + STAND_BEFORE_BEND_DEG))
+
+
+def reference_frames(
+    measurements: Sequence[FrameMeasurement], min_s: float = MIN_STANDING_S
+) -> tuple[np.ndarray, list[Warning_], str, int]:
+    """The standing reference: a still stand before the first hinge, else the lockouts, else any still stand.
+
+    Returns the selection, warnings, its source ("stand", "lockouts" or "none") and the number of lockouts.
+    """
+    sel, warnings = standing_frames(measurements, min_s)
+    if sel.any() and _stand_comes_first(measurements, sel):
+        return sel, warnings, "stand", 0
+    locks, n_locks = lockout_frames(measurements)
+    if n_locks:
+        return locks, [], "lockouts", n_locks
+    if sel.any():
+        return sel, warnings, "stand", 0
+    return sel, warnings, "none", 0
+
+
 def calibrate(
     measurements: Sequence[FrameMeasurement], window_s: tuple[float, float] | None = None, min_s: float | None = None
 ) -> Calibration:
-    """Median posture over the standing window: the given one, else the first quiet upright stretch."""
+    """Median posture over the standing reference: the given window, else ``reference_frames``."""
     t = np.array([m.time_s for m in measurements], float)
     trunk = np.array([m.trunk_deg for m in measurements], float)
     warnings: list[Warning_] = []
+    n_lockouts = 0
     if window_s is not None:
         sel = (t >= window_s[0]) & (t <= window_s[1]) & np.isfinite(trunk)
-        automatic = False
+        automatic, source = False, "window"
     else:
         automatic = True
-        sel, warnings = standing_frames(measurements, MIN_STANDING_S if min_s is None else min_s)
+        sel, warnings, source, n_lockouts = reference_frames(measurements, MIN_STANDING_S if min_s is None else min_s)
     nan = float("nan")
     if not sel.any():
         warnings.append(
             Warning_(
                 "no_standing_baseline",
-                "No still, upright standing was found to calibrate on: "
+                "No still, upright standing and no lockout at the top of a rep were found to calibrate on: "
                 "stand side-on and still for 2 s at the start, or pass --calibration START:END.",
             )
         )
-        return Calibration(nan, nan, nan, nan, nan, nan, nan, nan, automatic, warnings)
+        return Calibration(nan, nan, nan, nan, nan, nan, nan, nan, automatic, warnings, source="none")
     chosen = [m for m, s in zip(measurements, sel, strict=True) if s]
     trusted = [m for m in chosen if m.split_ok]
 
@@ -235,10 +315,12 @@ def calibrate(
     pelvis0 = med(trusted, "pelvis_deg") if split_ok else nan
     lumbar0 = med(trusted, "lumbar_deg") if split_ok else nan
     trunk0 = med(chosen, "trunk_deg")
-    end_s = float(t[sel].max())
+    # the arm-free zero streams the frames after the stand; lockouts are spread over the clip, so it starts
+    # after the first of them
+    end_s = float(t[sel].max()) if source != "lockouts" else float(t[np.flatnonzero(sel)[0]])
     calibration = Calibration(
         float(t[sel].min()),
-        end_s,
+        float(t[sel].max()),
         trunk0,
         med(chosen, "thigh_deg"),
         med(chosen, "shank_deg"),
@@ -248,6 +330,8 @@ def calibrate(
         automatic,
         warnings,
         arm_free=ArmFreeZero.for_standing(chosen, trunk0, pelvis0, lumbar0),
+        source=source,
+        n_lockouts=n_lockouts,
     )
     # exactly as a live caller streams the frames after its stand: the zero is fixed at the same frame
     for m in measurements:

@@ -17,6 +17,9 @@ class TrackedRep(Protocol):
 
     baseline: float
     bottom_i: int | None
+    pull_first: bool
+    lowering_i: int | None
+    top_i: int | None
 
     @property
     def faults(self) -> list[Fault]: ...
@@ -71,11 +74,13 @@ def build_rep(
 ) -> Rep:
     """Measures of a finished rep from its buffer: phase times, peaks, lumbar share, hinge capacity, lead."""
     stop = (end_i + 1) if end_i is not None else len(frames)
+    # a pull-first rep's bottom and pull are placed before its lowering (which ends at the next bottom)
+    place_stop = cur.lowering_i if cur.lowering_i is not None else stop
     if cur.bottom_i is not None:
         # placed again over the whole rep: the return may have been confirmed early (noise on a stalled hip)
-        bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)
+        bottom_i, return_i = bottom_and_return(frames, place_stop, cfg, cur.baseline)
     else:  # never came back up (cut by the clip's end): the bottom so far, no return
-        bottom_i, return_i = bottom_and_return(frames, stop, cfg, cur.baseline)[0], None
+        bottom_i, return_i = bottom_and_return(frames, place_stop, cfg, cur.baseline)[0], None
     t = frames.time_s
 
     def peak(name: str) -> float | None:
@@ -93,10 +98,13 @@ def build_rep(
         share = float(np.median(shares)) if shares else None
         lum = frames.array("lumbar", stop)
         lumbar_peak_rise = float(np.nanmax(lum))
-        descent_end = (return_i if return_i is not None else bottom_i) + 1
-        passed = np.flatnonzero(lum[:descent_end] >= fcfg.lumbar_onset_deg)
+        # the hips' range before the lumbar joins in: the descent, or a pull-first rep's lowering
+        first, last = (0, (return_i if return_i is not None else bottom_i) + 1)
+        if cur.pull_first:
+            first, last = (cur.lowering_i, stop) if cur.lowering_i is not None else (0, 0)
+        passed = np.flatnonzero(lum[first:last] >= fcfg.lumbar_onset_deg)
         if len(passed):
-            capacity = none_if_nan(frames.values["hip"][passed[0]])
+            capacity = none_if_nan(frames.values["hip"][first + passed[0]])
         if return_i is not None:
             k_hip = _first_drop(frames.array("hip", stop), bottom_i, fcfg.lead_deg)
             k_lum = _first_drop(lum, bottom_i, fcfg.lead_deg)
@@ -123,8 +131,27 @@ def build_rep(
         lumbar_share=share,
         hinge_capacity_deg=capacity,
         lumbar_lead_s=lead,
-        descent_s=t[bottom_i] - t[0],
+        descent_s=_descent_s(t, bottom_i, end_i, cur),
         hold_s=(t[return_i] - t[bottom_i]) if return_i is not None else None,
-        return_s=(end_s - t[return_i]) if (return_i is not None and end_s is not None) else None,
+        return_s=_return_s(t, return_i, end_s, cur),
+        start_position="bottom" if cur.pull_first else "standing",
         faults=faults,
     )
+
+
+def _descent_s(t: list[float], bottom_i: int, end_i: int | None, cur: TrackedRep) -> float | None:
+    """Time going down: to the bottom, or a pull-first rep's lowering (None if it was not lowered)."""
+    if not cur.pull_first:
+        return t[bottom_i] - t[0]
+    if cur.lowering_i is None or end_i is None:
+        return None
+    return t[end_i] - t[cur.lowering_i]
+
+
+def _return_s(t: list[float], return_i: int | None, end_s: float | None, cur: TrackedRep) -> float | None:
+    """Time coming up: to the rep's end, or a pull-first rep's pull up to standing."""
+    if return_i is None:
+        return None
+    if cur.pull_first:
+        return (t[cur.top_i] - t[return_i]) if cur.top_i is not None else None
+    return (end_s - t[return_i]) if end_s is not None else None

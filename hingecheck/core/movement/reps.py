@@ -69,6 +69,8 @@ class State(Enum):
     DESCENT = "descent"  # includes the bottom: the return is only known once the drive has dropped
     RETURN = "return"
     LOCKOUT = "lockout"  # back near standing; a short window to judge the lockout and place the end
+    TOP = "top"  # pull-first rep: held at the top after its lockout, until the bar is lowered again
+    LOWERING = "lowering"  # pull-first rep: lowering the load back to the floor; the rep ends at the bottom
 
 
 _Entry = tuple[int, float, float, dict[str, float]]  # frame, time_s, drive, angles
@@ -77,11 +79,20 @@ _Entry = tuple[int, float, float, dict[str, float]]  # frame, time_s, drive, ang
 class _Active:
     """The rep being tracked."""
 
-    def __init__(self, frames: RepFrames, judge: FaultJudge, baseline: float, partial_start: bool) -> None:
+    def __init__(
+        self, frames: RepFrames, judge: FaultJudge, baseline: float, partial_start: bool, pull_first: bool = False
+    ) -> None:
         self.frames = frames
         self.judge = judge
         self.baseline = baseline
         self.partial_start = partial_start
+        # a pull-first rep starts at the bottom (a deadlift from the floor): pull, lockout, lower; it ends at the
+        # bottom after the lowering, where the next pull begins
+        self.pull_first = pull_first
+        self.lowering_i: int | None = None  # buffer position where the lowering began
+        self.top_i: int | None = None  # buffer position where the pull reached standing
+        self.lower_peak = -math.inf
+        self.lower_peak_i = 0
         self.index = 0  # 0 until confirmed
         self.peak = -math.inf
         self.bottom_i: int | None = None
@@ -131,6 +142,7 @@ class RepTracker:
         self._now: _Entry | None = None  # the current frame with its averaged drive
         self._prev_pose: tuple[float, float, float] | None = None  # (time_s, hip, trunk) of the previous frame
         self._glitch_until = -math.inf  # frames before this time are treated as not measured (pose glitch)
+        self._seen_standing = False
 
     @classmethod
     def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
@@ -199,7 +211,7 @@ class RepTracker:
         cur = self._cur
         if cur is not None:
             cur.frames.append(entry[0], t, d, angles)
-            if t - cur.start_s > self.cfg.max_rep_s:  # e.g. someone resting bent over: stop tracking
+            if self.state != State.TOP and t - cur.start_s > self.cfg.max_rep_s:  # e.g. resting bent over
                 events += self._close(partial=True, end_i=None)
                 self.state = State.UNKNOWN
                 return events
@@ -219,6 +231,8 @@ class RepTracker:
             State.DESCENT: self._on_descent,
             State.RETURN: self._on_return,
             State.LOCKOUT: self._on_lockout,
+            State.TOP: self._on_top,
+            State.LOWERING: self._on_lowering,
         }[self.state]
         events += handler(self._now)
         return events
@@ -234,8 +248,18 @@ class RepTracker:
                 events += self._close(partial=True, end_i=None)
             else:
                 self._cur = None
-        elif self.state == State.LOCKOUT:
+        elif self.state == State.LOCKOUT or self.state == State.TOP:
             events += self._close(partial=False, end_i=self._end_index(cur))
+        elif self.state == State.LOWERING:  # lowered to the end of the clip: the rep is whole if it got down
+            depth = cur.lower_peak - cur.baseline
+            band = max(self.cfg.bottom_band_deg, self.cfg.bottom_band_fraction * depth)
+            assert cur.lowering_i is not None
+            end_i = next(
+                k
+                for k in range(cur.lowering_i, len(cur.frames))
+                if _finite(cur.frames.drive[k]) and cur.frames.drive[k] >= cur.lower_peak - band
+            )  # where it reached the bottom
+            events += self._close(partial=depth < self.cfg.min_depth_deg, end_i=end_i)
         else:
             events += self._close(partial=True, end_i=None)
         self.state = State.UNKNOWN
@@ -267,9 +291,12 @@ class RepTracker:
         base = self.baseline
         if e[2] <= base + self.cfg.end_deg:
             self.state = State.STANDING
+            self._seen_standing = True
             self._add_standing(e)
         elif e[2] >= base + self.cfg.start_deg:  # the clip (or the view) begins inside a rep
-            return self._begin([e], partial_start=True)
+            # before any standing or rep was seen, the lift starts at the bottom: the first move is the pull
+            pull_first = self._n_reps == 0 and not self._seen_standing
+            return self._begin([e], partial_start=not pull_first, pull_first=pull_first)
         return []
 
     def _on_standing(self, e: _Entry) -> list[Event]:
@@ -303,6 +330,10 @@ class RepTracker:
         events = self._judge(i, "descent")
         hysteresis = max(self.cfg.return_min_deg, self.cfg.return_fraction * (cur.peak - cur.baseline))
         if e[2] <= cur.peak - hysteresis:
+            first = next((d for d in cur.frames.drive if _finite(d)), cur.peak)
+            if cur.pull_first and cur.peak - first > hysteresis:
+                # it went clearly deeper after the stream began: a descent under way, not a lift from the bottom
+                cur.pull_first, cur.partial_start = False, True
             cur.bottom_i, cur.return_i = bottom_and_return(cur.frames, i + 1, self.cfg, cur.baseline)
             cur.return_min, cur.return_min_i = e[2], i
             self.state = State.RETURN
@@ -351,10 +382,57 @@ class RepTracker:
         if self._leaning_back(cur, i) and e[1] < cur.lockout_until - self.cfg.lockout_s + self.cfg.lockout_max_s:
             return events
         if e[1] >= cur.lockout_until:
+            if cur.pull_first:  # standing with the load: the rep goes on until it is lowered
+                cur.top_i = self._end_index(cur)
+                self.state = State.TOP
+                return events + self._on_top(e)
             events += self._close(partial=False, end_i=self._end_index(cur))
             self.state = State.STANDING
             if e[2] <= self.baseline + self.cfg.standing_tol_deg:
                 self._add_standing(e)
+        return events
+
+    def _on_top(self, e: _Entry) -> list[Event]:
+        """Pull-first rep, standing at the top: feeds the standing reference until the lowering begins."""
+        cur = self._cur
+        assert cur is not None
+        if e[2] >= self.baseline + self.cfg.start_deg:
+            i = len(cur.frames) - 1
+            near = [
+                k
+                for k in range(i)
+                if _finite(cur.frames.drive[k]) and cur.frames.drive[k] <= self.baseline + self.cfg.place_deg
+            ]
+            cur.lowering_i = near[-1] if near else i
+            cur.lower_peak, cur.lower_peak_i = e[2], i
+            self.state = State.LOWERING
+            return self._judge(i, "lowering")
+        if e[2] <= self.baseline + self.cfg.standing_tol_deg:
+            self._add_standing(e)
+        return []
+
+    def _on_lowering(self, e: _Entry) -> list[Event]:
+        """Pull-first rep, lowering: ends at the bottom, where the next pull begins (or back at the top)."""
+        cur = self._cur
+        assert cur is not None
+        i = len(cur.frames) - 1
+        events = self._judge(i, "lowering")
+        if e[2] > cur.lower_peak:
+            cur.lower_peak, cur.lower_peak_i = e[2], i
+        depth = cur.lower_peak - cur.baseline
+        if depth < self.cfg.min_depth_deg:
+            if e[2] <= cur.baseline + self.cfg.end_deg:  # a dip, not a lowering: still at the top
+                cur.lowering_i = None
+                cur.lower_peak = -math.inf
+                self.state = State.TOP
+            return events
+        hysteresis = max(self.cfg.return_min_deg, self.cfg.return_fraction * depth)
+        if e[2] <= cur.lower_peak - hysteresis:  # the next pull began: this rep ends at the bottom
+            turn = cur.lower_peak_i
+            entries = [self._entry_at(cur.frames, k) for k in range(turn, i + 1)]
+            baseline, refs = cur.baseline, cur.frames.ref
+            events += self._close(partial=False, end_i=turn)
+            events += self._begin(entries, partial_start=False, baseline=baseline, refs=refs, pull_first=True)
         return events
 
     # -- helpers ------------------------------------------------------------------------------------------
@@ -379,18 +457,21 @@ class RepTracker:
         partial_start: bool,
         baseline: float | None = None,
         refs: dict[str, float] | None = None,
+        pull_first: bool = False,
     ) -> list[Event]:
         frames = RepFrames(ref=refs if refs is not None else self._refs())
         for fr, t, d, a in entries:
             frames.append(fr, t, d, a)
-        cur = _Active(
-            frames, FaultJudge(self.fault_cfg), self.baseline if baseline is None else baseline, partial_start
-        )
+        base = self.baseline if baseline is None else baseline
+        cur = _Active(frames, FaultJudge(self.fault_cfg), base, partial_start, pull_first=pull_first)
         for _, _, d, _ in entries:
             if _finite(d):
                 cur.track_peak(d)
         self._cur = cur
         self.state = State.CANDIDATE
+        if pull_first and len(entries) > 1:  # begun at a lowering's bottom: a rep already, its pull under way
+            events = self._confirm(partial=False)
+            return events + (self._on_descent(self._now) if self._now is not None else [])
         return self._on_candidate(self._now) if self._now is not None else []
 
     def _confirm(self, partial: bool) -> list[Event]:
