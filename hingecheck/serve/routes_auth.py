@@ -7,6 +7,7 @@ import logging
 import secrets
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -83,7 +84,9 @@ async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     with db(request) as conn:
         found = current(request, conn)
-        if found is not None and secrets.compare_digest(str(form.get("csrf") or ""), found[1]):
+        if found is not None:
+            if not secrets.compare_digest(str(form.get("csrf") or ""), found[1]):
+                raise HTTPException(403, "Missing or wrong form token: reload the page and try again.")
             accounts.end_session(conn, request.cookies.get(SESSION_COOKIE))
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -214,6 +214,8 @@ def test_security_headers_and_cookie_flags(portal):
 def test_logout_ends_the_server_side_session(portal):
     alice, csrf = logged_in(portal, "alice")
     sid = alice.cookies.get("hc_session")
+    assert alice.post("/logout", data={}).status_code == 403  # a forged logout does nothing
+    assert alice.get("/dashboard").status_code == 200
     assert alice.post("/logout", data={"csrf": csrf}).status_code == 303
     again = portal.client()
     again.cookies.set("hc_session", sid)
