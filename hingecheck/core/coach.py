@@ -18,6 +18,7 @@ from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, calibrate
 from hingecheck.core.kinematics.calibration import standing_frames
 from hingecheck.core.movement import RepTracker
+from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
 from hingecheck.core.settings import LiveConfig, Settings
 from hingecheck.core.types import (
     LEFT_ANKLE,

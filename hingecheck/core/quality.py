@@ -72,12 +72,13 @@ class VerdictSupport:
         """Remove unsupported faults from ``reps`` in place; returns how many were removed. Reps stay."""
         removed = 0
         for rep in reps:
-            kept = [f for f in rep.faults if self._keeps(f.code, f.details)]
+            kept = [f for f in rep.faults if self.keeps(f.code, f.details)]
             removed += len(rep.faults) - len(kept)
             rep.faults = kept
         return removed
 
-    def _keeps(self, code: str, details: dict[str, float | None]) -> bool:
+    def keeps(self, code: str, details: dict[str, float | None]) -> bool:
+        """True when a fault of ``code`` with these ``details`` may be reported (live mode asks per cue)."""
         if not self.supports(code):
             return False
         if code == LOCKOUT and not self.lumbar_supported:
@@ -182,7 +183,8 @@ def find_cuts(diffs: Sequence[float], times_s: Sequence[float], cfg: QualityConf
     above the clip's median + ``cut_mad_k`` robust deviations (a handheld clip's frame-to-frame change is its
     own noise floor), and ``cut_spike_ratio`` times the largest difference within two frames either side (a
     fast movement or a pan changes colours over several frames; a cut does it in one). Cuts closer than
-    ``min_shot_s`` to the previous one or to the clip's start or end are dropped (the stronger of two close cuts is kept).
+    ``min_shot_s`` to the previous one or to the clip's start or end are dropped (of two close cuts the
+    stronger is kept).
     """
     cfg = cfg or QualityConfig()
     d = np.asarray(diffs, float)

@@ -207,6 +207,7 @@ def write_session_record(
         timings_s={"session": session_s},
         decode_errors=[error] if error else [],
     )
+    result.verdicts_withheld = dict(coach.verdicts_withheld)  # cues the coach held back (camera not side-on)
     if not poses:
         result.status, result.message = "no_frames", "the session ended before any frame was processed"
     recording: Path | None = None

@@ -1,0 +1,284 @@
+"""core/quality.py: the detectors of what a clip does not show, on constructed inputs, and the withholding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hingecheck.core import quality
+from hingecheck.core.quality import KNEE, LOCKOUT, LOW_BACK_RETURN, TAKEOVER, OutlineShape, VerdictSupport
+from hingecheck.core.settings import QualityConfig
+from hingecheck.core.types import Fault, Rep
+
+CFG = QualityConfig()
+
+
+def _fault(code: str, **details: float) -> Fault:
+    return Fault(code=code, time_s=1.0, frame=30, message=code, cue="", details=dict(details))
+
+
+def _rep(index: int, *faults: Fault, start: int = 0, end: int = 60) -> Rep:
+    return Rep(
+        index=index,
+        start_s=start / 30,
+        bottom_s=(start + end) / 60,
+        end_s=end / 30,
+        start_frame=start,
+        bottom_frame=(start + end) // 2,
+        end_frame=end,
+        faults=list(faults),
+    )
+
+
+# ---------------------------------------------------------------- withholding
+
+
+def test_withhold_removes_only_unsupported_faults_and_keeps_reps():
+    support = VerdictSupport()
+    support.withhold_codes([TAKEOVER, LOW_BACK_RETURN], "camera about 33° from side-on")
+    reps = [_rep(1, _fault(TAKEOVER), _fault(KNEE)), _rep(2, _fault(LOW_BACK_RETURN)), _rep(3)]
+    assert support.withhold(reps) == 2
+    assert [r.fault_codes for r in reps] == [[KNEE], [], []]
+    assert not support.lumbar_supported and support.supports(KNEE)
+
+
+def test_a_lockout_found_on_the_arch_alone_goes_with_the_lumbar_verdicts():
+    support = VerdictSupport(lockout_lean_min_deg=8.0)
+    lean = _fault(LOCKOUT, lean_back_deg=12.0, lumbar_extension_deg=3.0)  # the trunk leaned back: landmarks
+    arch = _fault(LOCKOUT, lean_back_deg=2.0, lumbar_extension_deg=15.0)  # only the outline saw it
+    reps = [_rep(1, lean), _rep(2, arch)]
+    assert VerdictSupport().withhold(reps) == 0  # nothing withheld: both stay
+    support.withhold_codes([TAKEOVER, LOW_BACK_RETURN], "clothing hides the line of the back")
+    assert support.withhold(reps) == 1
+    assert [r.fault_codes for r in reps] == [[LOCKOUT], []]
+
+
+def test_merge_prefixes_the_shot():
+    clip, shot = VerdictSupport(), VerdictSupport()
+    shot.withhold_codes([KNEE], "knees and ankles hidden")
+    clip.merge(shot, prefix="shot 2: ")
+    assert clip.withheld == {KNEE: "shot 2: knees and ankles hidden"}
+
+
+# ---------------------------------------------------------------- black bars
+
+
+def _profiles(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return quality.edge_profiles(img.astype(float))
+
+
+def test_pillar_bars_are_found_and_thin_borders_ignored():
+    img = np.full((60, 100), 120.0)
+    img[:, :12] = img[:, 88:] = 0.0  # pillar-box bars
+    img[:1, :] = 5.0  # a one-row encoder border: thinner than bar_min_frac
+    img[30, 3] = 255.0  # a watermark pixel in the bar does not make it picture
+    cols, rows = _profiles(img)
+    area = quality.find_picture_area([cols], [rows], CFG)
+    assert (area.x0, area.x1, area.y0, area.y1) == (12, 88, 0, 60) and area.cropped
+
+
+def test_letterbox_bars_and_even_sizes():
+    img = np.full((101, 80), 90.0)
+    img[:10] = img[90:] = 3.0
+    area = quality.find_picture_area(*map(lambda p: [p], _profiles(img)), CFG)
+    assert (area.y0, area.y1) == (10, 90) and (area.x0, area.x1) == (0, 80)
+    assert (area.y1 - area.y0) % 2 == 0
+
+
+def test_no_crop_for_a_black_frame_or_a_plain_picture():
+    black = np.zeros((60, 100))
+    assert not quality.find_picture_area(*map(lambda p: [p], _profiles(black)), CFG).cropped
+    plain = np.full((60, 100), 80.0)
+    assert not quality.find_picture_area(*map(lambda p: [p], _profiles(plain)), CFG).cropped
+
+
+def test_a_bar_must_be_dark_in_every_frame():
+    dark_edge = np.full((60, 100), 100.0)
+    dark_edge[:, :20] = 0.0  # a dark wall at the left in the first frame ...
+    lit = np.full((60, 100), 100.0)  # ... lit in the next: a picture, not a bar
+    c1, r1 = _profiles(dark_edge)
+    c2, r2 = _profiles(lit)
+    assert not quality.find_picture_area([c1, c2], [r1, r2], CFG).cropped
+
+
+# ---------------------------------------------------------------- scene cuts
+
+
+def test_histograms_of_same_and_disjoint_pictures():
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 250
+    blue = np.zeros((8, 8, 3), np.uint8)
+    blue[..., 2] = 250
+    assert quality.histogram_difference(quality.colour_histogram(red), quality.colour_histogram(red)) == 0.0
+    assert quality.histogram_difference(quality.colour_histogram(red), quality.colour_histogram(blue)) == 1.0
+    assert quality.histogram_difference(None, quality.colour_histogram(red)) == 0.0
+
+
+def _diffs(n: int = 300, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return np.abs(rng.normal(0.005, 0.003, n)), np.arange(n) / 30.0
+
+
+def test_a_cut_is_a_one_frame_spike():
+    d, t = _diffs()
+    d[150] = 0.6
+    assert quality.find_cuts(d, t, CFG) == [150]
+    assert quality.shots_from_cuts(300, [150]) == [(0, 150), (150, 300)]
+
+
+def test_motion_over_several_frames_is_no_cut():
+    d, t = _diffs()
+    d[100:106] = 0.35  # a fast pan: colours change over six frames
+    assert quality.find_cuts(d, t, CFG) == []
+
+
+def test_cuts_too_close_to_the_ends_or_each_other():
+    d, t = _diffs()
+    d[10] = 0.7  # 0.33 s after the start
+    d[295] = 0.9  # 0.17 s before the end (a last black frame)
+    d[150], d[160] = 0.5, 0.8  # two cuts 0.33 s apart: the stronger is kept
+    assert quality.find_cuts(d, t, CFG) == [160]
+
+
+def test_no_cuts_in_an_uncut_clip():
+    d, t = _diffs()
+    assert quality.find_cuts(d, t, CFG) == []
+    assert quality.shots_from_cuts(300, []) == [(0, 300)]
+
+
+# ---------------------------------------------------------------- the back's outline
+
+
+def _outline(d_of_t, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A back outline for a person facing right (image x right, y down): hip at (200, 300), shoulder 100 px up."""
+    hip, shoulder = np.array([200.0, 300.0]), np.array([200.0, 200.0])
+    back = np.array([-1.0, 0.0])  # facing right: the back is to the left
+    t = np.linspace(-0.2, 1.0, n)
+    pts = np.stack([hip[0] + 100.0 * d_of_t(t) * back[0], hip[1] - 100.0 * t], axis=1)
+    return pts, hip, shoulder, back
+
+
+def _fitted(t: np.ndarray) -> np.ndarray:
+    return 0.2 + 0.05 * np.cos(2 * np.pi * (t - 0.1) / 0.725)  # buttock and upper back out, low back in
+
+
+def test_outline_shape_of_a_fitted_and_a_loose_top():
+    fitted = quality.outline_shape(*_outline(_fitted))
+    assert fitted is not None
+    assert fitted.standoff_l == pytest.approx(0.16, abs=0.03) and fitted.hollow_l > 0.05
+    loose = quality.outline_shape(*_outline(lambda t: 0.55 + 0.0 * t))
+    assert loose is not None
+    assert loose.standoff_l == pytest.approx(0.55, abs=1e-6) and abs(loose.hollow_l) < 1e-6
+    assert quality.outline_shape(None, *_outline(_fitted)[1:]) is None
+
+
+def test_assess_outline_hides_a_loose_top_not_a_fitted_one():
+    trunk = [2.0] * 20 + [60.0] * 20  # standing, then bent over: only the standing frames are judged
+    fitted = [OutlineShape(0.18, 0.04, 0.005)] * 20 + [OutlineShape(0.7, -0.2, 0.005)] * 20
+    verdict = quality.assess_outline(fitted, trunk, CFG)
+    assert not verdict.hidden and verdict.standoff_l == pytest.approx(0.18)
+    loose = [OutlineShape(0.6, -0.01, 0.006)] * 40
+    assert quality.assess_outline(loose, trunk, CFG).hidden
+    folded = [OutlineShape(0.2, 0.03, 0.09)] * 40
+    assert quality.assess_outline(folded, trunk, CFG).hidden
+    too_few = quality.assess_outline([OutlineShape(0.9, -0.1, 0.0)] * 3 + [None] * 37, trunk, CFG)
+    assert not too_few.hidden and too_few.frames == 3
+
+
+# ---------------------------------------------------------------- legs and the decision
+
+
+def test_leg_visibility_uses_the_better_leg_and_the_picture():
+    vis = np.full(33, 0.9)
+    vis[[25, 27]] = 0.1  # the far leg hidden behind the near one
+    assert quality.leg_visibility(vis) == pytest.approx(0.9)
+    inside = np.ones(33, bool)
+    inside[[28]] = False  # the near ankle outside the picture
+    assert quality.leg_visibility(vis, inside) == pytest.approx(0.1)
+    assert math.isnan(quality.leg_visibility(None))
+
+
+def test_assess_legs_looks_at_the_reps():
+    vis = np.r_[np.full(30, 0.9), np.full(60, 0.1), np.full(30, 0.9)]  # a plate hides the legs during the rep
+    index = np.arange(120)
+    assert quality.assess_legs(vis, [_rep(1, start=30, end=89)], index, CFG) == pytest.approx(0.1)
+    assert quality.assess_legs(vis, [], index, CFG) == pytest.approx(0.5)  # no rep: the whole clip
+
+
+def test_decide_side_on_clip_supports_everything():
+    q = quality.decide(8.0, None, 0.9, CFG)
+    assert q.support.withheld == {} and q.warnings == []
+
+
+def test_decide_turned_camera_withholds_lumbar_and_knee():
+    q = quality.decide(33.0, None, 0.9, CFG)
+    assert set(q.support.withheld) == {TAKEOVER, LOW_BACK_RETURN, KNEE}
+    assert "33°" in q.support.withheld[TAKEOVER]
+
+
+def test_decide_hidden_outline_and_legs_warn_in_plain_words():
+    outline = quality.OutlineVerdict(40, 0.6, -0.02, 0.01, True, "the outline stands off the body")
+    q = quality.decide(5.0, outline, 0.1, CFG)
+    assert set(q.support.withheld) == {TAKEOVER, LOW_BACK_RETURN, KNEE}
+    codes = [w.code for w in q.warnings]
+    assert codes == ["back_outline_hidden", "legs_hidden"]
+    assert "fitted" in q.warnings[0].message
+    assert q.to_dict()["verdicts_withheld"][KNEE] == "knees and ankles hidden"
+
+
+# ---------------------------------------------------------------- live mode
+
+
+def _live_pose(i: int, turned: bool):
+    """A whole body in a 640×480 picture: side-on (left/right overlap) or turned (shoulders and hips spread)."""
+    from hingecheck.core.types import PoseFrame
+
+    px = np.full((33, 2), 320.0)
+    for landmarks, y in (((0,), 60), ((11, 12), 120), ((23, 24), 250), ((25, 26), 350), ((27, 28), 440)):
+        for k in landmarks:
+            px[k, 1] = y
+    if turned:  # ~0.7 trunk lengths apart left-right: about 50° from side-on
+        px[[11, 23], 0] -= 45.0
+        px[[12, 24], 0] += 45.0
+    norm = np.column_stack([px / [640, 480], np.zeros(33)])
+    return PoseFrame(i, i / 30.0, 640, 480, True, px, norm, np.ones(33), np.ones(33))
+
+
+def _stoop_session():
+    """1.5 s standing, then two stoops (the low back carries 60 % of a 60° trunk tilt), standing between."""
+    from hingecheck.core.kinematics import FrameMeasurement
+
+    hinge = np.concatenate(
+        [60 * np.sin(np.linspace(0, np.pi / 2, 40)) ** 2, 60 * np.cos(np.linspace(0, np.pi / 2, 40)) ** 2]
+    )
+    tilts = np.concatenate([np.zeros(45), hinge, np.zeros(25), hinge, np.zeros(30)])
+    out = []
+    for i, tilt in enumerate(tilts):
+        m = FrameMeasurement(i, i / 30.0, True, "right", trunk_deg=3.0 + tilt, thigh_deg=0.0, shank_deg=0.0)
+        m.pelvis_deg = 20.0 + 0.4 * tilt
+        m.lumbar_deg = m.thorax_deg = 10.0 + tilt
+        m.confidence = 0.8
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_live_coach_withholds_lumbar_cues_when_the_camera_is_turned(turned):
+    from hingecheck.core.coach import LiveCoach
+    from hingecheck.core.settings import Settings
+
+    coach = LiveCoach(Settings())
+    early = []
+    for m in _stoop_session():
+        update = coach.step(_live_pose(m.index, turned and m.index >= 45), m)  # calibrated side-on, then turned
+        early += [f.code for _, f in update.early_faults]
+    coach.finish()
+    codes = {c for r in coach.reps for c in r.fault_codes}
+    assert len([r for r in coach.reps if not r.partial]) == 2  # reps still counted
+    if turned:
+        assert not codes & {TAKEOVER, LOW_BACK_RETURN} and not set(early) & {TAKEOVER, LOW_BACK_RETURN}
+        assert TAKEOVER in coach.verdicts_withheld
+    else:
+        assert TAKEOVER in codes and coach.verdicts_withheld == {}
