@@ -8,6 +8,7 @@ from hingecheck.serve import require_serve_extra
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck clients`` and its actions."""
     p = sub.add_parser("clients", help="clients of a clinician and their upload links (hingecheck serve)")
     actions = p.add_subparsers(dest="clients_action", required=True)
     add = actions.add_parser("add", help="add a client and print their upload link")
@@ -22,6 +23,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_clients(args: argparse.Namespace) -> int:
+    """Add a client (printing the upload link) or list clients with their live links."""
     require_serve_extra()
     from hingecheck.serve import accounts
     from hingecheck.serve.config import load_config

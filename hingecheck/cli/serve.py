@@ -9,6 +9,7 @@ from hingecheck.serve import require_serve_extra
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck serve``."""
     p = sub.add_parser("serve", help="the clinician portal: upload links for clients, review pages, JSON API")
     p.add_argument("--data", required=True, metavar="DIR", help="data folder: results.sqlite, uploads/, results/")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -27,6 +28,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Build the portal for DIR and serve it with uvicorn until interrupted."""
     require_serve_extra()
     import uvicorn
 

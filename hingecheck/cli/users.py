@@ -11,6 +11,7 @@ from hingecheck.serve import require_serve_extra
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register ``hingecheck users`` and its actions."""
     p = sub.add_parser("users", help="clinician accounts of the portal (hingecheck serve)")
     actions = p.add_subparsers(dest="users_action", required=True)
     add = actions.add_parser("add", help="add a clinician")
@@ -39,6 +40,7 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def run_users(args: argparse.Namespace) -> int:
+    """Add, list or remove clinicians, print an API token, or print the audit log."""
     require_serve_extra()
     from hingecheck.serve import accounts
     from hingecheck.serve.db import audit_rows, open_data_dir

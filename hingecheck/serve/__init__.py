@@ -20,6 +20,7 @@ SERVE_MODULES = {
 
 
 class ServeExtraMissing(HingecheckError):
+    """The serve extra is not installed."""
     status = "error"
 
 

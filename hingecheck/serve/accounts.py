@@ -34,16 +34,19 @@ MAX_NAME_LEN = 120
 
 
 class AccountError(HingecheckError):
+    """A bad name, a duplicate user, an unknown user or client: one line for the CLI or a page."""
     status = "error"
 
 
 @dataclass(frozen=True)
 class User:
+    """A clinician account (id and name)."""
     id: int
     name: str
 
 
 def sha256_hex(text: str) -> str:
+    """The hex sha256 of a secret: what is stored of tokens and session ids."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -58,6 +61,7 @@ def _clean_name(name: str, what: str) -> str:
 
 
 def add_user(conn: sqlite3.Connection, name: str, password: str) -> User:
+    """Add a clinician with an argon2id hash of the password (at least 8 characters)."""
     name = _clean_name(name, "a user name")
     if len(password) < 8:
         raise AccountError("the password must have at least 8 characters")
@@ -74,6 +78,7 @@ def add_user(conn: sqlite3.Connection, name: str, password: str) -> User:
 
 
 def get_user(conn: sqlite3.Connection, name: str) -> User:
+    """The account called ``name``; AccountError when there is none."""
     row = conn.execute("SELECT id, name FROM users WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise AccountError(f"no user {name!r}")
@@ -81,6 +86,7 @@ def get_user(conn: sqlite3.Connection, name: str) -> User:
 
 
 def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every clinician with their number of clients and API tokens."""
     rows = conn.execute(
         "SELECT u.name, u.created_at, (SELECT COUNT(*) FROM clients c WHERE c.clinician_id = u.id) AS n_clients, "
         "(SELECT COUNT(*) FROM api_tokens t WHERE t.user_id = u.id) AS n_tokens FROM users u ORDER BY u.name"
@@ -99,6 +105,7 @@ def remove_user(conn: sqlite3.Connection, data_dir: Path, name: str) -> None:
 
 
 def verify_password(conn: sqlite3.Connection, name: str, password: str) -> User | None:
+    """The user when the password matches its hash, else None (same cost for unknown names)."""
     row = conn.execute("SELECT id, name, password_hash FROM users WHERE name = ?", (name,)).fetchone()
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
@@ -120,6 +127,7 @@ def new_api_token(conn: sqlite3.Connection, name: str) -> str:
 
 
 def user_for_token(conn: sqlite3.Connection, token: str) -> User | None:
+    """The owner of an API token (looked up by its hash), else None; notes the last use."""
     row = conn.execute(
         "SELECT u.id, u.name, t.id AS tid FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?",
         (sha256_hex(token),),
@@ -159,6 +167,7 @@ def session_user(conn: sqlite3.Connection, sid: str | None) -> tuple[User, str] 
 
 
 def end_session(conn: sqlite3.Connection, sid: str | None) -> None:
+    """Delete a session (logout)."""
     if sid:
         conn.execute("DELETE FROM sessions WHERE id_sha256 = ?", (sha256_hex(sid),))
 
@@ -173,6 +182,7 @@ def login_blocked(conn: sqlite3.Connection, ip: str, username: str) -> bool:
 
 
 def record_login(conn: sqlite3.Connection, ip: str, username: str, ok: bool) -> None:
+    """Remember a login attempt for the rate limit; a success clears the earlier failures."""
     t = monotonic_now()
     with transaction(conn):
         conn.execute("DELETE FROM login_attempts WHERE at < ?", (t - 2 * LOGIN_WINDOW_S,))
@@ -205,6 +215,7 @@ def own_client(conn: sqlite3.Connection, clinician: User, client_id: int) -> sql
 
 
 def find_client(conn: sqlite3.Connection, clinician: User, name: str) -> sqlite3.Row:
+    """This clinician's client called ``name``; AccountError when there is none."""
     row = conn.execute(
         "SELECT * FROM clients WHERE clinician_id = ? AND name = ? ORDER BY id LIMIT 1", (clinician.id, name)
     ).fetchone()
@@ -214,12 +225,14 @@ def find_client(conn: sqlite3.Connection, clinician: User, name: str) -> sqlite3
 
 
 def list_clients(conn: sqlite3.Connection, clinician: User) -> list[sqlite3.Row]:
+    """This clinician's clients by name."""
     return conn.execute(
         "SELECT * FROM clients WHERE clinician_id = ? ORDER BY name, id", (clinician.id,)
     ).fetchall()
 
 
 def create_link(conn: sqlite3.Connection, clinician: User, client_id: int) -> str:
+    """A new upload link (``secrets.token_urlsafe(32)``) for one of this clinician's clients."""
     if own_client(conn, clinician, client_id) is None:
         raise AccountError("no such client")
     token = secrets.token_urlsafe(32)  # 256 bits
@@ -231,6 +244,7 @@ def create_link(conn: sqlite3.Connection, clinician: User, client_id: int) -> st
 
 
 def revoke_link(conn: sqlite3.Connection, clinician: User, link_id: int) -> bool:
+    """Revoke a link of one of this clinician's clients; False when there is no such live link."""
     with transaction(conn):
         cur = conn.execute(
             "UPDATE upload_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND client_id IN "
@@ -241,6 +255,7 @@ def revoke_link(conn: sqlite3.Connection, clinician: User, link_id: int) -> bool
 
 
 def client_links(conn: sqlite3.Connection, client_id: int) -> list[sqlite3.Row]:
+    """Every link of a client, revoked ones included (oldest first)."""
     return conn.execute("SELECT * FROM upload_links WHERE client_id = ? ORDER BY id", (client_id,)).fetchall()
 
 

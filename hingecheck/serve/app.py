@@ -37,6 +37,7 @@ ERROR_TITLES = {
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
+    """Error pages: JSON for the API and uploads, an HTML page otherwise; redirects pass through."""
     assert isinstance(exc, HTTPException)
     if exc.status_code in (301, 302, 303, 307):
         return Response(status_code=exc.status_code, headers=exc.headers)

@@ -13,11 +13,13 @@ SETTINGS_FILE = "serve.toml"
 
 
 class ServeConfigError(HingecheckError):
+    """A bad ``[serve]`` setting."""
     status = "config_error"
 
 
 @dataclass(frozen=True)
 class ServeConfig:
+    """Everything ``hingecheck serve`` runs with."""
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
@@ -34,10 +36,12 @@ class ServeConfig:
 
     @property
     def max_upload_bytes(self) -> int:
+        """The upload cap in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def base_url(self) -> str:
+        """The start of the upload links: ``public_url``, else http://HOST:PORT."""
         if self.public_url:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host

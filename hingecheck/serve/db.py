@@ -113,10 +113,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def now_iso() -> str:
+    """UTC now as ISO 8601 to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def db_path(data_dir: str | Path) -> Path:
+    """The shared SQLite file of a data folder."""
     return Path(data_dir) / DB_NAME
 
 
@@ -155,6 +157,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
+    """The portal schema version of this file (0 before the first migration)."""
     conn.execute("CREATE TABLE IF NOT EXISTS serve_schema (version INTEGER NOT NULL)")
     row = conn.execute("SELECT version FROM serve_schema").fetchone()
     return int(row[0]) if row else 0
@@ -187,6 +190,7 @@ def open_data_dir(data_dir: str | Path) -> sqlite3.Connection:
 
 
 def open_store(data_dir: str | Path) -> ResultStore:
+    """The results store of a data folder (its own connection)."""
     return ResultStore(db_path(data_dir))
 
 
@@ -199,6 +203,7 @@ def audit(conn: sqlite3.Connection, user_name: str, action: str, obj: str = "", 
 
 
 def audit_rows(conn: sqlite3.Connection, user_name: str | None = None, limit: int = 200) -> list[Any]:
+    """Audit entries, newest first (of one user when given)."""
     sql = "SELECT * FROM audit_log"
     args: tuple[Any, ...] = ()
     if user_name is not None:

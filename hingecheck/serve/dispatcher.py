@@ -100,6 +100,7 @@ class Dispatcher:
         self.options, self.settings_hash, self.model_sha256 = analysis_options(config)
 
     def start(self) -> None:
+        """Queue again what a killed server left running, then start the worker slots and the heartbeat."""
         conn = connect(db_path(self.data_dir))
         try:
             jobs.requeue_abandoned(conn, everything_running=True)
@@ -124,12 +125,14 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop taking jobs (a running analysis is resumed at the next start)."""
         self._stop.set()
         self._wake.set()
         if self._dask is not None:
             self._dask.close()
 
     def busy(self) -> int:
+        """How many analyses run now."""
         with self._lock:
             return len(self._running)
 

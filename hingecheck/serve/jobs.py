@@ -26,6 +26,7 @@ RETRY_STATUSES = frozenset({"timeout", "error"})  # worth another attempt (busy 
 
 
 def new_upload_id() -> str:
+    """A fresh server-chosen upload id (names the upload and result folders)."""
     return uuid_mod.uuid4().hex
 
 
@@ -85,6 +86,7 @@ def claim(conn: sqlite3.Connection) -> sqlite3.Row | None:
 
 
 def heartbeat(conn: sqlite3.Connection, job_ids: list[int]) -> None:
+    """Renew the leases of the jobs this server is running."""
     if not job_ids:
         return
     t = monotonic_now()

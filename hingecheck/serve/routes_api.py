@@ -23,6 +23,7 @@ def _bearer_user(request: Request, conn) -> accounts.User:  # noqa: ANN001
 
 
 def api_recordings(request: Request) -> Response:
+    """``GET /api/recordings``: the clinician's recordings, newest first."""
     with db(request) as conn:
         user = _bearer_user(request, conn)
         recs = [views.recording_json(j) for j in views.own_jobs(conn, user, limit=100_000)]
@@ -31,6 +32,7 @@ def api_recordings(request: Request) -> Response:
 
 
 def api_recording(request: Request) -> Response:
+    """``GET /api/recordings/<id>``: one recording of this clinician, else 404."""
     with db(request) as conn:
         user = _bearer_user(request, conn)
         job = views.own_job(conn, user, int(request.path_params["job_id"]))
@@ -41,6 +43,7 @@ def api_recording(request: Request) -> Response:
 
 
 def api_clients(request: Request) -> Response:
+    """``GET /api/clients``: the clinician's clients in attention order."""
     with db(request) as conn:
         user = _bearer_user(request, conn)
         out = [
@@ -52,6 +55,7 @@ def api_clients(request: Request) -> Response:
 
 
 def healthz(request: Request) -> Response:
+    """``GET /healthz``: alive, with the queue length and busy workers (no login)."""
     with db(request) as conn:
         queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()[0]
     dispatcher = request.app.state.dispatcher

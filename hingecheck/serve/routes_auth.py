@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 
 
 def home(request: Request) -> Response:
+    """``/``: to the dashboard when logged in, else to the login page."""
     with db(request) as conn:
         return redirect("/dashboard" if current(request, conn) else "/login")
 
 
 def login_page(request: Request, error: str = "", status_code: int = 200, name: str = "") -> Response:
+    """The login form with a fresh double-submit CSRF token (cookie + field)."""
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", status_code=status_code, csrf=token, error=error, name=name)
     response.set_cookie(
@@ -45,10 +47,12 @@ def login_page(request: Request, error: str = "", status_code: int = 200, name: 
 
 
 def login_form(request: Request) -> Response:
+    """``GET /login``."""
     return login_page(request)
 
 
 async def login_submit(request: Request) -> Response:
+    """``POST /login``: check the form token and the rate limit, verify, start a session."""
     form = await request.form(max_files=0, max_fields=5)
     sent, cookie = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     name, password = str(form.get("name") or "")[:200], str(form.get("password") or "")[:1000]
@@ -81,6 +85,7 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """``POST /logout``: end the server-side session (with the session's CSRF token)."""
     form = await request.form(max_files=0, max_fields=5)
     with db(request) as conn:
         found = current(request, conn)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def dashboard(request: Request) -> Response:
+    """``GET /dashboard``: clients in attention order and the latest uploads."""
     with db(request) as conn:
         user, csrf = require_login(request, conn)
         clients = views.dashboard_clients(conn, user)
@@ -44,6 +45,7 @@ def status_json(request: Request) -> Response:
 
 
 async def client_create(request: Request) -> Response:
+    """``POST /clients``: add a client with a first upload link."""
     with db(request) as conn:
         user, csrf = require_login(request, conn)
     form = await check_csrf(request, csrf)
@@ -61,6 +63,7 @@ def _qr_svg(url: str) -> str:
 
 
 def client_page(request: Request) -> Response:
+    """``GET /clients/<id>``: trend, history, uploads and links (with QR codes) of one own client."""
     from hingecheck.batch.dashboard import trend_png
 
     client_id = int(request.path_params["client_id"])
@@ -85,6 +88,7 @@ def client_page(request: Request) -> Response:
 
 
 async def link_create(request: Request) -> Response:
+    """``POST /clients/<id>/links``: a new upload link."""
     client_id = int(request.path_params["client_id"])
     with db(request) as conn:
         user, csrf = require_login(request, conn)
@@ -97,6 +101,7 @@ async def link_create(request: Request) -> Response:
 
 
 async def link_revoke(request: Request) -> Response:
+    """``POST /clients/<id>/links/<link>/revoke``: the link stops working at once."""
     client_id, link_id = int(request.path_params["client_id"]), int(request.path_params["link_id"])
     with db(request) as conn:
         user, csrf = require_login(request, conn)
@@ -111,6 +116,7 @@ async def link_revoke(request: Request) -> Response:
 
 
 async def client_delete(request: Request) -> Response:
+    """``POST /clients/<id>/delete``: remove the client's files and rows (typed confirmation)."""
     client_id = int(request.path_params["client_id"])
     with db(request) as conn:
         user, csrf = require_login(request, conn)
@@ -147,6 +153,7 @@ def _result_file(job: Any, name: str) -> Path | None:
 
 
 def recording_page(request: Request) -> Response:
+    """``GET /recordings/<id>``: status, video, reps with click-to-seek faults, notes."""
     user, csrf, job = _own_job_or_404(request)
     reps: list[dict[str, Any]] = []
     if job["recording_id"] is not None:
@@ -161,6 +168,7 @@ def recording_page(request: Request) -> Response:
 
 
 def report(request: Request) -> Response:
+    """``GET /recordings/<id>/report``: the analysis's report.html, its script allowed by nonce."""
     user, _, job = _own_job_or_404(request)
     path = _result_file(job, "report.html")
     if path is None:
@@ -174,6 +182,7 @@ def report(request: Request) -> Response:
 
 
 def video(request: Request) -> Response:
+    """``GET /recordings/<id>/annotated.mp4``: the annotated video (range requests), audited."""
     user, _, job = _own_job_or_404(request)
     path = _result_file(job, "annotated.mp4")
     if path is None:
@@ -186,6 +195,7 @@ def video(request: Request) -> Response:
 
 
 async def note_add(request: Request) -> Response:
+    """``POST /recordings/<id>/notes``: add a note."""
     user, csrf, job = _own_job_or_404(request)
     form = await check_csrf(request, csrf)
     body = form.get("body", "").strip()[:5000]
@@ -197,6 +207,7 @@ async def note_add(request: Request) -> Response:
 
 
 def export_csv(request: Request) -> Response:
+    """``GET /export.csv``: every recording of the clinician, one row each (audited)."""
     with db(request) as conn:
         user, _ = require_login(request, conn)
         rows = views.csv_rows(conn, user)
@@ -210,6 +221,7 @@ def export_csv(request: Request) -> Response:
 
 
 def audit_page(request: Request) -> Response:
+    """``GET /audit``: what this account viewed, downloaded, exported or deleted."""
     with db(request) as conn:
         user, csrf = require_login(request, conn)
         rows = audit_rows(conn, user.name)

@@ -30,6 +30,7 @@ def _target(request: Request):  # noqa: ANN202 (sqlite3.Row)
 
 
 def upload_page(request: Request) -> Response:
+    """``GET /u/<token>``: the phone upload page of a live link, else 404."""
     target = _target(request)
     return render(
         request,
@@ -40,6 +41,7 @@ def upload_page(request: Request) -> Response:
 
 
 async def upload_submit(request: Request) -> Response:
+    """``POST /u/<token>``: receive, cap, probe, store and queue one video; 201 ``{"id": …}``."""
     target = _target(request)
     config = config_of(request)
     try:

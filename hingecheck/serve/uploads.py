@@ -44,6 +44,7 @@ class UploadError(HingecheckError):
 
 @dataclass
 class ReceivedFile:
+    """An upload written to disk, not yet accepted."""
     path: Path
     original_name: str  # sanitised
     size_bytes: int

@@ -41,6 +41,7 @@ def own_job(conn: sqlite3.Connection, user: User, job_id: int) -> sqlite3.Row | 
 
 
 def own_jobs(conn: sqlite3.Connection, user: User, client_id: int | None = None, limit: int = 1000) -> list[Any]:
+    """This clinician's recordings (of one client when given), newest first."""
     sql = _JOB_SELECT + "WHERE c.clinician_id = ?"
     args: list[Any] = [user.id]
     if client_id is not None:
@@ -85,6 +86,7 @@ def client_sessions(conn: sqlite3.Connection, client_id: int) -> list[Any]:
 
 
 def trend_cells(session: Any) -> list[dict[str, Any]]:
+    """The trend metrics of a session as text with arrows, for the tables."""
     cells = []
     for metric, (label, _) in TREND_METRICS.items():
         value = session.values.get(metric) if session else None
@@ -154,6 +156,7 @@ def rep_rows(store_reps: list[Any], store_faults: list[Any]) -> list[dict[str, A
 
 
 def notes_of(conn: sqlite3.Connection, job_id: int) -> list[Any]:
+    """The notes of a recording, oldest first, with their author."""
     return conn.execute(
         "SELECT n.body, n.created_at, u.name AS author FROM notes n JOIN users u ON u.id = n.user_id "
         "WHERE n.job_id = ? ORDER BY n.id",
@@ -168,6 +171,7 @@ CSV_COLUMNS = (
 
 
 def csv_rows(conn: sqlite3.Connection, user: User) -> list[list[Any]]:
+    """The CSV export's rows (formula-looking text defused)."""
     rows = []
     for job in own_jobs(conn, user, limit=100_000):
         d = recording_json(job)

@@ -32,6 +32,7 @@ REPORT_TEMPLATES = Path(__file__).resolve().parent.parent / "report" / "template
 
 
 def csp(nonce: str) -> str:
+    """The Content-Security-Policy: nothing from another host, scripts only with this nonce."""
     return (
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{nonce}'; "
@@ -73,6 +74,7 @@ class SecurityHeaders:
 
 
 def make_env() -> Environment:
+    """The Jinja2 environment (autoescaping on) over the portal's and the report's templates."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(TEMPLATES), FileSystemLoader(REPORT_TEMPLATES)]),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -86,6 +88,7 @@ def make_env() -> Environment:
 
 
 def config_of(request: Request) -> ServeConfig:
+    """The portal's settings."""
     return request.app.state.config
 
 
@@ -100,10 +103,12 @@ def db(request: Request) -> Iterator[sqlite3.Connection]:
 
 
 def client_ip(request: Request) -> str:
+    """The peer address (the rate limit's and the audit log's 'from')."""
     return request.client.host if request.client else "?"
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A template as an HTML response, with the request's CSP nonce."""
     env: Environment = request.app.state.env
     html = env.get_template(template).render(nonce=request.state.nonce, request_path=request.url.path, **context)
     return HTMLResponse(html, status_code=status_code)
@@ -115,6 +120,7 @@ def not_found(what: str = "Not found") -> HTTPException:
 
 
 def current(request: Request, conn: sqlite3.Connection) -> tuple[User, str] | None:
+    """The logged-in clinician and CSRF token of this request's session, else None."""
     return session_user(conn, request.cookies.get(SESSION_COOKIE))
 
 
@@ -136,10 +142,12 @@ async def check_csrf(request: Request, expected: str) -> dict[str, Any]:
 
 
 def redirect(url: str) -> RedirectResponse:
+    """A 303 redirect (after a POST)."""
     return RedirectResponse(url, status_code=303)
 
 
 def set_session_cookie(response: Response, config: ServeConfig, value: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS."""
     response.set_cookie(
         SESSION_COOKIE, value, httponly=True, samesite="strict", secure=config.secure_cookies, path="/",
         max_age=12 * 3600,
