@@ -9,6 +9,7 @@ leases of running jobs. Killed at any moment, the next start queues the interrup
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
 import sqlite3
@@ -21,14 +22,16 @@ from hingecheck.batch.store import RecordingKey, ResultStore
 from hingecheck.batch.worker import Job, JobResult
 from hingecheck.pipeline import AnalyzeOptions
 from hingecheck.serve import jobs
-from hingecheck.serve.config import ServeConfig
+from hingecheck.serve.config import ServeConfig, ServeConfigError
 from hingecheck.serve.db import connect, db_path, open_store
+from hingecheck.serve.uploads import INCOMING
 
 log = logging.getLogger(__name__)
 
 WORK_DIR = "work"
 RESULTS_DIR = "results"
 UPLOADS_DIR = "uploads"
+LOCK_FILE = "serve.lock"
 
 
 def analysis_options(config: ServeConfig) -> tuple[AnalyzeOptions, str, str]:
@@ -98,6 +101,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._dask: Any = None
         self.options, self.settings_hash, self.model_sha256 = analysis_options(config)
+        self._take_lock()
 
     def start(self) -> None:
         """Queue again what a killed server left running, then start the worker slots and the heartbeat."""
@@ -107,6 +111,7 @@ class Dispatcher:
         finally:
             conn.close()
         shutil.rmtree(self.data_dir / WORK_DIR, ignore_errors=True)  # half-written analyses of a killed run
+        shutil.rmtree(self.data_dir / UPLOADS_DIR / INCOMING, ignore_errors=True)  # half-received uploads
         if self.config.scheduler:
             from hingecheck.batch.executors import DaskExecutor
 
@@ -120,6 +125,18 @@ class Dispatcher:
         hb.start()
         self._threads.append(hb)
 
+    def _take_lock(self) -> None:
+        """One server per data folder: a second one would re-queue the first one's running jobs.
+
+        An flock on ``DIR/serve.lock``: the kernel releases it when the holder dies, even by SIGKILL.
+        """
+        self._lock_file = open(self.data_dir / LOCK_FILE, "a")  # noqa: SIM115 (held for the server's life)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise ServeConfigError(f"another hingecheck serve is using {self.data_dir}") from None
+
     def wake(self) -> None:
         """A job was queued: a free slot takes it now instead of at its next poll."""
         self._wake.set()
@@ -130,6 +147,7 @@ class Dispatcher:
         self._wake.set()
         if self._dask is not None:
             self._dask.close()
+        self._lock_file.close()  # releases the flock
 
     def busy(self) -> int:
         """How many analyses run now."""

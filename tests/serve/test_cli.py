@@ -58,3 +58,14 @@ def test_bad_serve_settings_fail_in_one_line(tmp_path, capsys, bad):
     (tmp_path / "serve.toml").write_text(f"[serve]\n{bad}\n")
     assert main(["serve", "--data", str(tmp_path)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path):
+    from hingecheck.serve.config import ServeConfigError, load_config
+    from hingecheck.serve.dispatcher import Dispatcher
+
+    first = Dispatcher(load_config(tmp_path))
+    with pytest.raises(ServeConfigError, match="another hingecheck serve"):
+        Dispatcher(load_config(tmp_path))
+    first.stop()
+    Dispatcher(load_config(tmp_path)).stop()  # free again
