@@ -28,7 +28,7 @@ say "built $(basename "$WHEEL") ($(( SECONDS - start )) s)"
 # 2. A fresh venv (no pip of its own: the dev venv's pip installs into it), the wheel and its dependencies.
 "$PYTHON" -m venv --without-pip "$WORK/venv"
 VPY="$WORK/venv/bin/python"
-"$DEV_PY" -m pip --python "$VPY" install --quiet --disable-pip-version-check "$WHEEL" 2>"$WORK/pip.err" \
+"$DEV_PY" -m pip --python "$VPY" install --quiet --no-compile --disable-pip-version-check "$WHEEL" 2>"$WORK/pip.err" \
     || { cat "$WORK/pip.err" >&2; fail "installing the wheel"; }
 say "installed into a fresh venv ($(( SECONDS - start )) s)"
 
