@@ -106,6 +106,24 @@ def _report_of(output_dir: str | None, outdir: Path, base: str = "") -> tuple[st
 
 def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything the templates show, sorted by what needs attention. ``items`` are batch.json items."""
+    clients = _client_rows(store, items)
+    recordings = _recording_rows(outdir, items, clients)
+    fault_codes = sorted({c for r in recordings for c in r["fault_codes"]})
+    statuses = sorted({r["effective_status"] for r in recordings})
+    return {
+        "clients": clients,
+        "recordings": recordings,
+        "fault_codes": fault_codes,
+        "statuses": statuses,
+        "metric_labels": [label for label, _ in TREND_METRICS.values()],
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "counts": {s: sum(1 for r in recordings if r["effective_status"] == s) for s in statuses},
+        "n_unchanged": sum(1 for r in recordings if r["status"] == "skipped_unchanged"),
+    }
+
+
+def _client_rows(store: ResultStore, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per client with its sessions and trend, the clients needing most attention first."""
     by_client: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         by_client[item["client"]].append(item)
@@ -128,6 +146,11 @@ def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]])
             }
         )
     clients.sort(key=lambda c: (-c["attention"], c["name"]))
+    return clients
+
+
+def _recording_rows(outdir: Path, items: list[dict[str, Any]], clients: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per input file: files to re-record first, then faults, then the sessions that made a trend worse."""
     client_rank = {c["name"]: i for i, c in enumerate(clients)}
     worsened = {(c["name"], c["latest"].path) for c in clients if c["worsening"] and c["latest"] is not None}
     recordings = []
@@ -159,18 +182,7 @@ def build_context(outdir: Path, store: ResultStore, items: list[dict[str, Any]])
             }
         )
     recordings.sort(key=lambda r: (-r["attention"], r["client_rank"], r["path"]))
-    fault_codes = sorted({c for r in recordings for c in r["fault_codes"]})
-    statuses = sorted({r["effective_status"] for r in recordings})
-    return {
-        "clients": clients,
-        "recordings": recordings,
-        "fault_codes": fault_codes,
-        "statuses": statuses,
-        "metric_labels": [label for label, _ in TREND_METRICS.values()],
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "counts": {s: sum(1 for r in recordings if r["effective_status"] == s) for s in statuses},
-        "n_unchanged": sum(1 for r in recordings if r["status"] == "skipped_unchanged"),
-    }
+    return recordings
 
 
 def _effective_status(item: dict[str, Any]) -> str:

@@ -210,16 +210,7 @@ def write_session_record(
     result.verdicts_withheld = dict(coach.verdicts_withheld)  # cues the coach held back (camera not side-on)
     if not poses:
         result.status, result.message = "no_frames", "the session ended before any frame was processed"
-    recording: Path | None = None
-    if recorder is not None and recorder.error is None and recorder.frames_written == len(poses) and poses:
-        recording = out_dir / "session.mp4"
-        os.replace(recorder.path, recording)
-    elif recorder is not None:
-        if recorder.error is not None:
-            note(f"the session recording failed ({recorder.error}); no annotated video")
-        elif poses:
-            note("the session recording does not match the processed frames; no annotated video")
-        recorder.path.unlink(missing_ok=True)
+    recording = _keep_recording(recorder, out_dir, len(poses), note)
     options = AnalyzeOptions(
         config_path=config_path,
         write_video=recording is not None,
@@ -233,3 +224,22 @@ def write_session_record(
         recording.unlink(missing_ok=True)  # raw faces must not stay behind when blurring was asked for
     result.timings_s["record_outputs"] = time.perf_counter() - t0
     return result
+
+
+def _keep_recording(
+    recorder: RawRecorder | None, out_dir: Path, n_frames: int, note: Callable[[str], None]
+) -> Path | None:
+    """The finished recording as out_dir/session.mp4 when it holds exactly the processed frames, else None (the
+    partial file is removed and ``note`` says why)."""
+    if recorder is None:
+        return None
+    if recorder.error is None and recorder.frames_written == n_frames and n_frames:
+        recording = out_dir / "session.mp4"
+        os.replace(recorder.path, recording)
+        return recording
+    if recorder.error is not None:
+        note(f"the session recording failed ({recorder.error}); no annotated video")
+    elif n_frames:
+        note("the session recording does not match the processed frames; no annotated video")
+    recorder.path.unlink(missing_ok=True)
+    return None
