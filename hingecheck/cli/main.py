@@ -6,6 +6,7 @@ Each subcommand's options live beside its code (``add_arguments``/``run``) so th
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,29 @@ from hingecheck.cli import clients as clients_cli
 from hingecheck.cli import serve as serve_cli
 from hingecheck.cli import users as users_cli
 from hingecheck.core.errors import HingecheckError
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def log_to_stderr() -> None:
+    """Library warnings (``logging`` under ``hingecheck``) reach the terminal as ``hingecheck: message`` lines."""
+    logger = logging.getLogger("hingecheck")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("hingecheck: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``hingecheck`` command: run a subcommand; a HingecheckError becomes one line on stderr and exit 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    log_to_stderr()
     try:
         return int(args.func(args) or 0)
     except HingecheckError as exc:
