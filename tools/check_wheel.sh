@@ -37,6 +37,7 @@ cd "$WORK/run"
 unset PYTHONPATH
 where="$("$VPY" -c 'import hingecheck; print(hingecheck.__file__)')"
 case "$where" in "$WORK/venv/"*) ;; *) fail "hingecheck was imported from $where, not from the installed wheel";; esac
+[ -f "$(dirname "$where")/py.typed" ] || fail "the wheel has no py.typed (type checkers would ignore its annotations)"
 
 "$WORK/venv/bin/hingecheck" models >"$WORK/models.txt" 2>&1 || { cat "$WORK/models.txt" >&2; fail "hingecheck models"; }
 
