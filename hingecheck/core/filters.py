@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from hingecheck.core.settings import LiveConfig
 from hingecheck.core.types import ANGLE_COLUMNS, AngleSeries, FrameAngles
@@ -56,6 +55,9 @@ def zero_phase_smooth(
     values: np.ndarray, fps: float, window_s: float = SMOOTH_WINDOW_S, polyorder: int = SMOOTH_POLYORDER
 ) -> np.ndarray:
     """Savitzky–Golay over each finite run separately (NaNs stay NaN; runs too short are left raw)."""
+    # imported here: scipy.signal pulls in scipy.stats (~1 s), which live mode and a worker's failed runs never need
+    from scipy.signal import savgol_filter
+
     out = np.array(values, float)
     window = max(int(round(window_s * fps)) | 1, polyorder + 2 | 1)
     finite = np.isfinite(out)
