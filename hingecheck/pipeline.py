@@ -18,6 +18,7 @@ from hingecheck.core.filters import smooth_series
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, SagittalMeasurer, assess_view, calibrate
 from hingecheck.core.kinematics.sagittal import dorsal_unit
 from hingecheck.core.kinematics.view import estimate_yaw_deg
+from hingecheck.core.movement.exercise import ExerciseChoice, choose_exercise
 from hingecheck.core.settings import PoseConfig, QualityConfig, Settings
 from hingecheck.core.types import (
     LEFT_HIP,
@@ -51,6 +52,7 @@ class AnalyzeOptions:
     blur_faces: bool = False
     num_poses: int | None = None  # None: from settings
     max_width: int | None = 1280  # larger frames are scaled down: MediaPipe works at 256 px anyway
+    exercise: str | None = None  # auto (detected) or one of core.settings.EXERCISES; None: [exercise] name
 
     @property
     def output_options(self) -> OutputOptions:
@@ -133,17 +135,19 @@ def measure_video(
     previous_hist: np.ndarray | None = None
     for full in chain(head, frames):
         frame = crop_frame(full, area)  # MediaPipe sees the picture, not the bars
+        # every 4th pixel is plenty for a colour histogram (scene cuts) and a brightness check
+        hist = quality.colour_histogram(frame.rgb)
+        hist_diff.append(quality.histogram_difference(previous_hist, hist))
+        previous_hist = hist
+        if hist_diff[-1] > cfg.cut_min_diff:  # probably a cut (confirmed later by find_cuts): facing anew
+            measurer.new_shot()
         pose = uncrop_pose(estimator.process(frame), area)  # ... and the outputs stay in full-frame pixels
         m = measurer.measure(pose)
         measurements.append(m)
         outline.append(_outline_of(m, pose))
         leg_vis.append(_leg_visibility(pose))
         poses.append(pose.without_mask())
-        # every 4th pixel is plenty for a brightness check and a colour histogram
         luma.append(float(frame.rgb[::4, ::4].mean()))
-        hist = quality.colour_histogram(frame.rgb)
-        hist_diff.append(quality.histogram_difference(previous_hist, hist))
-        previous_hist = hist
         if crowd is not None:
             crowd.look(frame)
         if progress:
@@ -281,7 +285,10 @@ def analyze(
         output_options=options.output_options,
     )
     detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
-    shots = analyse_shots(measured, settings, options.calibration_s)  # each shot its own standing reference
+    # each shot its own standing reference; the exercise sets the squat rule
+    wanted = options.exercise or settings.exercise.name
+    shots, exercise = analyse_shots(measured, settings, options.calibration_s, wanted)
+    result.exercise = exercise.to_dict()
     calibration, series = shots[0].calibration, join_series([s.series for s in shots])
     result.angles = series
     result.calibration = {
@@ -320,9 +327,15 @@ class Shot:
     quality: quality.ShotQuality | None = None
 
 
-def analyse_shots(measured: Measured, settings: Settings, window_s: tuple[float, float] | None = None) -> list[Shot]:
+def analyse_shots(
+    measured: Measured, settings: Settings, window_s: tuple[float, float] | None = None, exercise: str = "auto"
+) -> tuple[list[Shot], ExerciseChoice]:
     """Calibrate and track reps per shot: a cut changes camera and framing, so each shot has its own standing
-    reference and reps never span a cut. An uncut clip is one shot (exactly the unsplit analysis)."""
+    reference and reps never span a cut. An uncut clip is one shot (exactly the unsplit analysis).
+
+    The reps are found with the generic profile first; the exercise (given, or detected from them) then sets
+    the squat rule, and the reps are tracked again with its profile when it differs.
+    """
     from hingecheck.core.movement import analyse_reps
 
     n = len(measured.measurements)
@@ -338,8 +351,21 @@ def analyse_shots(measured: Measured, settings: Settings, window_s: tuple[float,
             t0, t1 = part.measurements[0].time_s, part.measurements[-1].time_s
             window = window_s if t0 <= window_s[0] <= t1 else None
         calibration, series = angles_from(part, settings, window)
-        shots.append(Shot(start, stop, calibration, series, analyse_reps(series, settings)))
-    return shots
+        reps = analyse_reps(series, settings, start_at_bottom=calibration.source == "lockouts")
+        shots.append(Shot(start, stop, calibration, series, reps))
+    choice = choose_exercise(
+        exercise,
+        [r for s in shots for r in s.reps],
+        join_series([s.series for s in shots]),
+        measured.poses,
+        any(s.calibration.source == "lockouts" for s in shots),
+        settings.exercise,
+    )
+    if choice.name != "hinge":
+        for shot in shots:
+            bottom = shot.calibration.source == "lockouts"
+            shot.reps = analyse_reps(shot.series, settings, start_at_bottom=bottom, exercise=choice.name)
+    return shots, choice
 
 
 def join_series(parts: list[AngleSeries]) -> AngleSeries:
@@ -400,6 +426,7 @@ def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot],
             "index": k + 1,
             "start_s": _finite_or_none(measured.measurements[s.start].time_s) if n else None,
             "end_s": _finite_or_none(measured.measurements[s.stop - 1].time_s) if n else None,
+            "facing": _facing_of(measured.measurements[s.start : s.stop]),
             "calibration_found": bool(s.calibration.found),
             "reps": len(s.reps),
             **(s.quality.to_dict() if s.quality else {}),
@@ -408,6 +435,12 @@ def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot],
     ]
     if measured.area is not None and measured.area.cropped:
         result.picture_area = measured.area.to_dict()
+
+
+def _facing_of(measurements: list[FrameMeasurement]) -> str | None:
+    """The facing most frames of a shot were measured with."""
+    votes = [m.facing for m in measurements if m.detected and m.facing]
+    return max(set(votes), key=votes.count) if votes else None
 
 
 def error_result(video_path: str | Path, exc: HingecheckError, options: AnalyzeOptions | None = None) -> AnalysisResult:

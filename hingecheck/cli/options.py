@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from hingecheck.core.settings import EXERCISES
+
 
 def parse_window(text: str) -> tuple[float, float]:
     """Parse ``START:END`` (seconds) for ``--calibration``."""
@@ -25,6 +27,12 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-video", action="store_true", help="skip video outputs (annotated.mp4, video in report)")
     p.add_argument("--blur-faces", action="store_true", help="blur the head in every video output")
+    p.add_argument(
+        "--exercise",
+        choices=("auto", *EXERCISES),
+        help="the lift (default: [exercise] name in the settings, auto = detected from the start posture, the "
+        "hands and the knee bend); it sets the normal knee range and the squat rule",
+    )
 
 
 def analysis_option_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -34,4 +42,5 @@ def analysis_option_values(args: argparse.Namespace) -> dict[str, Any]:
         "config_path": args.config,
         "write_video": not args.no_video,
         "blur_faces": args.blur_faces,
+        "exercise": args.exercise,
     }

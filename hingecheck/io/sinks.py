@@ -148,6 +148,7 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "detection_rate": round(result.detection_rate, 4),
         "facing": result.facing,
         "calibration": result.calibration,
+        "exercise": result.exercise,
         "model": result.model,
         "settings_hash": result.settings_hash,
         "config_source": result.config_source,

@@ -68,6 +68,7 @@ class LiveOptions:
     every_frame: bool = False  # release a --source clip frame by frame as the coach takes them: nothing dropped
     max_seconds: float | None = None  # end the session after this long (servers, smoke tests)
     draw_headless: bool = False  # draw the overlay even without a window (benchmarking the window's cost)
+    exercise: str | None = None  # None: [exercise] name in the settings
 
 
 @dataclass

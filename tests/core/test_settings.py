@@ -37,7 +37,8 @@ def test_every_setting_documents_where_its_value_comes_from() -> None:
         ({"repz": {}}, "unknown settings section '[repz]'"),
         ({"pose": {"num_poses": 1.5}}, "setting 'pose.num_poses' must be a whole number, not 1.5"),
         ({"pose": {"crowd_check": 1}}, "setting 'pose.crowd_check' must be true or false, not 1"),
-        ({"faults": {"knee_hip_ratio": True}}, "setting 'faults.knee_hip_ratio' must be a number, not True"),
+        ({"rdl": {"knee_hip_ratio": True}}, "setting 'rdl.knee_hip_ratio' must be a number, not True"),
+        ({"exercise": {"name": "squat"}}, "setting 'exercise.name' must be one of auto, rdl"),
         ({"faults": 3}, "settings section 'faults' must be a table"),
     ],
 )

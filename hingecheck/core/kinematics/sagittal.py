@@ -171,6 +171,10 @@ class SagittalMeasurer:
         self._fixed_facing = facing
         self._votes = 0.0
 
+    def new_shot(self) -> None:
+        """Forget the facing vote: after a cut in an edited clip the person may face the other way."""
+        self._votes = 0.0
+
     @property
     def facing(self) -> Facing | None:
         if self._fixed_facing:

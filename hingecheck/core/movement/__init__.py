@@ -38,6 +38,8 @@ def track(series: AngleSeries, tracker: RepTracker) -> list[Rep]:
     return list(tracker.reps)
 
 
-def analyse_reps(series: AngleSeries, settings: Settings) -> list[Rep]:
-    """Offline entry point: stream the whole series through the rep tracker."""
-    return track(series, RepTracker.from_settings(settings))
+def analyse_reps(
+    series: AngleSeries, settings: Settings, start_at_bottom: bool | None = None, exercise: str = "hinge"
+) -> list[Rep]:
+    """Offline entry point: stream the whole series through the rep tracker (``RepTracker`` for the options)."""
+    return track(series, RepTracker.from_settings(settings, start_at_bottom, exercise))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hingecheck.core.movement.cues import cue_for
-from hingecheck.core.settings import FaultConfig
+from hingecheck.core.settings import ExerciseProfile, FaultConfig, HingeProfile
 from hingecheck.core.types import Fault
 
 FAULT_CODES = ("spinal_flexion_takeover", "extension_from_low_back", "lockout_hyperextension", "knee_dominant")
@@ -74,18 +74,18 @@ def lumbar_share(frames: RepFrames, i: int, min_motion_deg: float) -> float:
 
 
 class FaultJudge:
-    """Judges one rep frame by frame with every rule (``rules.RULES``); ``update`` returns new faults at once.
+    """Judges one rep frame by frame with every rule (``rules.make_rules``); ``update`` returns new faults at once.
 
     The shared machinery lives here: the causal averages the rules read, the ``sustain_s`` runs that turn a
     condition into a fault, and raising each fault at most once per rep. Each rule is a small class of its own.
     """
 
-    def __init__(self, config: FaultConfig) -> None:
+    def __init__(self, config: FaultConfig, profile: ExerciseProfile | None = None) -> None:
         from hingecheck.core.movement.rules import make_rules
 
         self.cfg = config
         self.found: dict[str, Fault] = {}
-        self.rules = make_rules(config)
+        self.rules = make_rules(config, profile or HingeProfile())
         self._run_start: dict[str, int | None] = {rule.code: None for rule in self.rules}
         self._avg_cache: dict[tuple[str, int], float] = {}
 
@@ -192,5 +192,8 @@ def fault_message(fault: Fault) -> str:
             parts.append(f"low back arched {arch:.0f}° past standing")
         return ", ".join(parts) or "leaned back past upright at the top"
     if fault.code == "knee_dominant":
-        return f"knees bent {n('knee_flexion_deg')} at {n('hip_flexion_deg')} of hip flexion: the hinge became a squat"
+        knees = f"knees bent {n('knee_flexion_deg')} at {n('hip_flexion_deg')} of hip flexion"
+        trunk = d.get("trunk_inclination_deg")
+        chest = f", chest {trunk:.0f}° from upright" if trunk is not None and math.isfinite(trunk) else ""
+        return f"{knees}{chest}: the hinge became a squat"
     return fault.code

@@ -26,7 +26,7 @@ import numpy as np
 
 from hingecheck.core.movement.faults import _COLUMN, ANGLES, FaultJudge, RepFrames
 from hingecheck.core.movement.measures import bottom_and_return, build_rep, none_if_nan
-from hingecheck.core.settings import FaultConfig, RepConfig
+from hingecheck.core.settings import ExerciseProfile, FaultConfig, HingeProfile, RepConfig, Settings
 from hingecheck.core.types import Fault, FrameAngles, Rep
 
 
@@ -127,9 +127,20 @@ def drive_of(angles: dict[str, float]) -> float:
 class RepTracker:
     """Feed ``update(frame)`` one FrameAngles at a time; it returns the events that frame caused."""
 
-    def __init__(self, reps: RepConfig | None = None, faults: FaultConfig | None = None) -> None:
+    def __init__(
+        self,
+        reps: RepConfig | None = None,
+        faults: FaultConfig | None = None,
+        start_at_bottom: bool | None = None,
+        profile: ExerciseProfile | None = None,
+    ) -> None:
+        """``start_at_bottom``: True when the lift is known to start at the bottom (no stand before the first
+        rep: the standing reference came from the lockouts), so a stream that begins bent over begins with a
+        pull; None to judge from the stream (bent over at the start and not going clearly deeper)."""
         self.cfg = reps or RepConfig()
         self.fault_cfg = faults or FaultConfig()
+        self.start_at_bottom = start_at_bottom
+        self.profile = profile or HingeProfile()  # the exercise's squat rule
         self.state = State.UNKNOWN
         self.reps: list[Rep] = []
         self._lookback: deque[_Entry] = deque()
@@ -145,8 +156,11 @@ class RepTracker:
         self._seen_standing = False
 
     @classmethod
-    def from_settings(cls, settings) -> RepTracker:  # settings: config.Settings
-        return cls(settings.reps, settings.faults)
+    def from_settings(
+        cls, settings: Settings, start_at_bottom: bool | None = None, exercise: str = "hinge"
+    ) -> RepTracker:
+        """A tracker with the settings' rep and fault thresholds and the exercise's profile."""
+        return cls(settings.reps, settings.faults, start_at_bottom, settings.profile(exercise))
 
     # -- standing reference -------------------------------------------------------------------------------
     @property
@@ -295,7 +309,7 @@ class RepTracker:
             self._add_standing(e)
         elif e[2] >= base + self.cfg.start_deg:  # the clip (or the view) begins inside a rep
             # before any standing or rep was seen, the lift starts at the bottom: the first move is the pull
-            pull_first = self._n_reps == 0 and not self._seen_standing
+            pull_first = self._n_reps == 0 and not self._seen_standing and self.start_at_bottom is not False
             return self._begin([e], partial_start=not pull_first, pull_first=pull_first)
         return []
 
@@ -331,7 +345,7 @@ class RepTracker:
         hysteresis = max(self.cfg.return_min_deg, self.cfg.return_fraction * (cur.peak - cur.baseline))
         if e[2] <= cur.peak - hysteresis:
             first = next((d for d in cur.frames.drive if _finite(d)), cur.peak)
-            if cur.pull_first and cur.peak - first > hysteresis:
+            if cur.pull_first and self.start_at_bottom is None and cur.peak - first > hysteresis:
                 # it went clearly deeper after the stream began: a descent under way, not a lift from the bottom
                 cur.pull_first, cur.partial_start = False, True
             cur.bottom_i, cur.return_i = bottom_and_return(cur.frames, i + 1, self.cfg, cur.baseline)
@@ -463,7 +477,7 @@ class RepTracker:
         for fr, t, d, a in entries:
             frames.append(fr, t, d, a)
         base = self.baseline if baseline is None else baseline
-        cur = _Active(frames, FaultJudge(self.fault_cfg), base, partial_start, pull_first=pull_first)
+        cur = _Active(frames, FaultJudge(self.fault_cfg, self.profile), base, partial_start, pull_first=pull_first)
         for _, _, d, _ in entries:
             if _finite(d):
                 cur.track_peak(d)

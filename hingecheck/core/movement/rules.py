@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from hingecheck.core.settings import FaultConfig
+from hingecheck.core.settings import ExerciseProfile, FaultConfig
 
 if TYPE_CHECKING:
     from hingecheck.core.movement.faults import FaultJudge, RepFrames
@@ -82,19 +82,35 @@ class SpinalFlexionTakeover(Rule):
 
 
 class KneeDominant(Rule):
-    """The hinge became a squat: the knees bend far, and about as much as the hips."""
+    """The hinge became a squat, by the exercise's own rule (its profile): the knees bend far and about as much
+    as the hips (knee_ratio: RDL, good morning, hinge), or deep with the chest upright (chest_up: kettlebell and
+    conventional deadlifts, whose normal knee bend would pass the first rule).
+    """
 
     code = "knee_dominant"
     phases = frozenset({"descent"})
 
+    def __init__(self, cfg: FaultConfig, profile: ExerciseProfile) -> None:
+        super().__init__(cfg)
+        self.profile = profile
+
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
-        knee, hip = frames.rise("knee", i), frames.rise("hip", i)
-        if not (math.isfinite(knee) and math.isfinite(hip)):
+        knee = frames.rise("knee", i)
+        other = frames.rise("hip" if self.profile.squat_rule == "knee_ratio" else "trunk", i)
+        if not (math.isfinite(knee) and math.isfinite(other)):
             return None
-        return knee >= self.cfg.knee_min_deg and knee >= self.cfg.knee_hip_ratio * hip
+        if knee < self.profile.knee_min_deg:
+            return False
+        if self.profile.squat_rule == "knee_ratio":
+            return knee >= self.profile.knee_hip_ratio * other
+        return other <= self.profile.trunk_max_deg
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
-        return {"knee_flexion_deg": frames.rise("knee", at), "hip_flexion_deg": frames.rise("hip", at)}
+        return {
+            "knee_flexion_deg": frames.rise("knee", at),
+            "hip_flexion_deg": frames.rise("hip", at),
+            "trunk_inclination_deg": frames.rise("trunk", at),
+        }
 
 
 class ExtensionFromLowBack(Rule):
@@ -164,9 +180,11 @@ class LockoutHyperextension(Rule):
         return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
 
 
-RULES: tuple[type[Rule], ...] = (SpinalFlexionTakeover, KneeDominant, ExtensionFromLowBack, LockoutHyperextension)
-
-
-def make_rules(cfg: FaultConfig) -> list[Rule]:
+def make_rules(cfg: FaultConfig, profile: ExerciseProfile) -> list[Rule]:
     """Fresh rule instances for one rep (some keep running state)."""
-    return [rule(cfg) for rule in RULES]
+    return [
+        SpinalFlexionTakeover(cfg),
+        KneeDominant(cfg, profile),
+        ExtensionFromLowBack(cfg),
+        LockoutHyperextension(cfg),
+    ]
