@@ -296,10 +296,8 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
-    """Everything the template shows, already formatted (the template only lays it out)."""
-    out_dir = Path(out_dir)
-    file_name = Path(result.video.path).name if result.video is not None else None
+def _video_entry(result: AnalysisResult, out_dir: Path) -> dict[str, Any] | None:
+    """annotated.mp4 for the page: inline (data URI) when small, else linked; None without one."""
     video = None
     video_name = result.outputs.get("annotated_video")  # absent with --no-video: a stale file is not shown
     if video_name and (out_dir / video_name).is_file():
@@ -310,6 +308,11 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
             "inline": size <= MAX_INLINE_VIDEO_BYTES,
             "size_mb": size / 1e6,
         }
+    return video
+
+
+def _plot_entries(result: AnalysisResult, out_dir: Path) -> list[dict[str, str]]:
+    """The plots, embedded as data URIs, with titles and alt texts."""
     plots = []
     for key, title, alt in (
         (
@@ -328,6 +331,15 @@ def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
             continue  # its file only says "no reps"; the page says that already
         if name and (out_dir / name).is_file():
             plots.append({"title": title, "alt": alt, "src": _data_uri(out_dir / name, "image/png"), "file": name})
+    return plots
+
+
+def report_context(result: AnalysisResult, out_dir: Path) -> dict[str, Any]:
+    """Everything the template shows, already formatted (the template only lays it out)."""
+    out_dir = Path(out_dir)
+    file_name = Path(result.video.path).name if result.video is not None else None
+    video = _video_entry(result, out_dir)
+    plots = _plot_entries(result, out_dir)
     files = [
         (label, result.outputs[key])
         for key, label in (
