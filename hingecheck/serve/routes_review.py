@@ -21,8 +21,18 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from hingecheck.serve import accounts, views
-from hingecheck.serve.db import audit, audit_rows, now_iso, open_store
-from hingecheck.serve.web import check_csrf, client_ip, config_of, db, not_found, redirect, render, require_login
+from hingecheck.serve.db import audit, audit_rows, now_iso
+from hingecheck.serve.web import (
+    check_csrf,
+    client_ip,
+    config_of,
+    db,
+    not_found,
+    redirect,
+    render,
+    require_login,
+    store_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +167,8 @@ def recording_page(request: Request) -> Response:
     user, csrf, job = _own_job_or_404(request)
     reps: list[dict[str, Any]] = []
     if job["recording_id"] is not None:
-        with open_store(config_of(request).data_dir) as store:
-            reps = views.rep_rows(store.reps(int(job["recording_id"])), store.faults(int(job["recording_id"])))
+        store = store_of(request)
+        reps = views.rep_rows(store.reps(int(job["recording_id"])), store.faults(int(job["recording_id"])))
     with db(request) as conn:
         notes = views.notes_of(conn, int(job["id"]))
         audit(conn, user.name, "view_recording", f"recording {job['id']}", client_ip(request))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hingecheck.batch.store import ResultStore
 from hingecheck.serve.accounts import User, session_user
 from hingecheck.serve.config import ServeConfig
 from hingecheck.serve.db import connect, db_path
@@ -100,6 +102,18 @@ def db(request: Request) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+_local = threading.local()
+
+
+def store_of(request: Request) -> ResultStore:
+    """This thread's results store (opening one migrates and takes a write lock: done once per thread)."""
+    path = db_path(config_of(request).data_dir)
+    stores: dict[Path, ResultStore] = _local.__dict__.setdefault("stores", {})
+    if path not in stores:
+        stores[path] = ResultStore(path)
+    return stores[path]
 
 
 def client_ip(request: Request) -> str:
