@@ -307,15 +307,16 @@ class QualityConfig:
     )
     min_shot_s: float = setting(1.0, "cuts closer than this to the previous cut or the clip's start are ignored")
     max_yaw_lumbar_deg: float = setting(
-        20.0,
-        "camera turned from side-on by more than this (shoulder separation, kinematics/view.py): lumbar "
-        "verdicts withheld. The not_side_on warning's threshold; the devset's turned clips (17-19 deg) stay "
-        "below, the ~45 deg real clips read 32-33 deg",
+        27.0,
+        "camera turned from side-on by more than this (the yaw estimated from the shoulders' separation, "
+        "kinematics/view.py): lumbar verdicts withheld. Measured estimates: 22-23 deg on the devset's clips "
+        "turned 15-19 deg (dev_02, dev_07: their faults are found) and on a corpus clip turned 29 deg, 32-33 deg "
+        "on the five ~45 deg real clips (idds_*_2); the estimate reads ~5 deg high towards the front",
     )
     max_yaw_knee_deg: float = setting(
-        20.0,
-        "... and knee_dominant too beyond this: on the ~45 deg real clips the hip reads ~33 deg more than the "
-        "side camera on the same reps (the knee ~10 deg less), and the knee rule compares knee with hip",
+        27.0,
+        "... and knee_dominant too beyond this: on the ~45 deg real clips the hip reads 30-35 deg more than the "
+        "side camera on the same reps (the knee 7-14 deg less), and the knee rule compares knee with hip",
     )
     outline_min_frames: int = setting(10, "frames with a measured outline needed to judge the clothing")
     outline_standoff_max_l: float = setting(
