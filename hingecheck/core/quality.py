@@ -281,7 +281,7 @@ class OutlineVerdict:
     hidden: bool
     reason: str = ""
 
-    def to_dict(self) -> dict[str, float | int | bool | str]:
+    def to_dict(self) -> dict[str, float | int | bool | str | None]:
         return {
             "frames": self.frames,
             "standoff_l": round(self.standoff_l, 3) if math.isfinite(self.standoff_l) else None,

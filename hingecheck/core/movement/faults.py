@@ -184,12 +184,12 @@ def fault_message(fault: Fault) -> str:
         arch, hips = n("lumbar_extension_deg"), n("hip_extension_deg")
         return f"started standing up by arching the low back {arch} while the hips moved {hips}{tail}"
     if fault.code == "lockout_hyperextension":
-        lean, arch = d.get("lean_back_deg"), d.get("lumbar_extension_deg")
+        lean, arched = d.get("lean_back_deg"), d.get("lumbar_extension_deg")
         parts = []
         if lean is not None and math.isfinite(lean) and lean > 0:
             parts.append(f"leaned back {lean:.0f}° past upright at the top")
-        if arch is not None and math.isfinite(arch) and arch > 0:
-            parts.append(f"low back arched {arch:.0f}° past standing")
+        if arched is not None and math.isfinite(arched) and arched > 0:
+            parts.append(f"low back arched {arched:.0f}° past standing")
         return ", ".join(parts) or "leaned back past upright at the top"
     if fault.code == "knee_dominant":
         knees = f"knees bent {n('knee_flexion_deg')} at {n('hip_flexion_deg')} of hip flexion"

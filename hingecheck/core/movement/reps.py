@@ -253,7 +253,8 @@ class RepTracker:
 
     def finish(self) -> list[Event]:
         """End of the stream: a rep still under way is reported as partial."""
-        cur, events = self._cur, []
+        cur = self._cur
+        events: list[Event] = []
         if cur is None:
             return events
         if self.state == State.CANDIDATE:
