@@ -80,7 +80,7 @@ def naive_loop(clip: Path, model, settings) -> LiveStats:
 
 def live_run(clip: Path, model, settings, draw: bool = False, quiet_output: bool = True, every_frame: bool = False):
     options = LiveOptions(source=str(clip), window=False, quiet=True, draw_headless=draw, every_frame=every_frame)
-    say = (lambda text: None) if quiet_output else None
+    say = (lambda text: None) if quiet_output else print  # the session only logs its lines without a callback
     return LiveSession(options, settings=settings, model=model, say=say).run()
 
 
