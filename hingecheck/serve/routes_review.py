@@ -51,7 +51,12 @@ def status_json(request: Request) -> Response:
     with db(request) as conn:
         user, _ = require_login(request, conn)
         recs = [views.recording_json(j) for j in views.own_jobs(conn, user, limit=200)]
-    return JSONResponse({"recordings": recs})
+        clients = [
+            {"id": c["id"], "latest_status_text": c["latest_status_text"], "rerecord": c["rerecord"],
+             "fault_rate": c["fault_rate"], "n_pending": c["n_pending"]}
+            for c in views.dashboard_clients(conn, user)
+        ]
+    return JSONResponse({"recordings": recs, "clients": clients})
 
 
 async def client_create(request: Request) -> Response:

@@ -118,7 +118,8 @@ def dashboard_clients(conn: sqlite3.Connection, user: User) -> list[dict[str, An
                 "n_uploads": len(jobs),
                 "n_pending": sum(1 for j in jobs if j["state"] in ("queued", "running")),
                 "latest_status": latest_status,
-                "latest_status_text": STATUS_TEXT.get(latest_status or "", "no upload yet"),
+                "latest_status_text": STATUS_TEXT[latest_status] if latest_status
+                else ("first upload in analysis" if jobs else "no upload yet"),
                 "rerecord": rerecord,
                 "fault_rate": fault_rate,
                 "worsening": worse,

@@ -86,6 +86,7 @@ def make_env() -> Environment:
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
     env.filters["deg"] = lambda v: "–" if v is None else f"{v:.0f}°"
     env.filters["secs"] = lambda v: "–" if v is None else f"{v:.1f} s"
+    env.filters["when"] = lambda v: "–" if not v else str(v)[:16].replace("T", " ") + " UTC"
     return env
 
 

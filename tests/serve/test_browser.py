@@ -88,6 +88,8 @@ def test_client_uploads_and_clinician_reviews(browser, server, tmp_path):
     page.wait_for_selector("#recent [data-status-of][data-status='ok']", timeout=150_000)
     assert page.evaluate("window.__notReloaded") is True
     assert status.text_content() == "analysed"
+    page.wait_for_selector("[data-client-latest] >> text=analysed")  # the client table too
+    assert page.locator("[data-client-rate]").first.text_content() == "33%"
     assert "spinal_flexion_takeover" in page.locator("#recent [data-faults-of]").first.text_content()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
@@ -99,5 +101,11 @@ def test_client_uploads_and_clinician_reviews(browser, server, tmp_path):
     page.click("text=Full report")
     page.wait_for_selector("button.fault-seek")
     _seek_check(page, "button.fault-seek", "video")
+    # the client page: trend, history and the link with its QR code, made on the server (no other host)
+    page.goto(f"{server.url}/dashboard")
+    page.click("#clients a[href^='/clients/']")
+    page.wait_for_selector(".qr svg")
+    assert page.locator("code.url").first.text_content() == f"{server.url}/u/{server.token}"
+    page.screenshot(path=str(tmp_path / "client.png"), full_page=True)
     assert problems == [] and problems2 == [], problems + problems2
     page.context.close()
