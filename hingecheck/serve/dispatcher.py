@@ -88,6 +88,21 @@ def ingest(
                        result_dir=str(final), recording_id=recording_id)
 
 
+def remove_orphans(conn: sqlite3.Connection, data_dir: Path) -> int:
+    """Remove upload and result folders no job owns (a server killed between saving a file and its row)."""
+    known = {r[0] for r in conn.execute("SELECT uuid FROM jobs")}
+    removed = 0
+    for sub in (UPLOADS_DIR, RESULTS_DIR):
+        root = data_dir / sub
+        for folder in root.iterdir() if root.is_dir() else []:
+            if folder.is_dir() and not folder.name.startswith(".") and folder.name not in known:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    if removed:
+        log.warning("removed %d upload/result folder(s) that no job owns", removed)
+    return removed
+
+
 class Dispatcher:
     """Worker-slot threads plus a heartbeat thread; ``start`` re-queues what a killed server left running."""
 
@@ -108,6 +123,7 @@ class Dispatcher:
         conn = connect(db_path(self.data_dir))
         try:
             jobs.requeue_abandoned(conn, everything_running=True)
+            remove_orphans(conn, self.data_dir)
         finally:
             conn.close()
         shutil.rmtree(self.data_dir / WORK_DIR, ignore_errors=True)  # half-written analyses of a killed run

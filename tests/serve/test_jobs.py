@@ -85,3 +85,20 @@ def test_a_dead_worker_leaves_no_recording_and_the_job_is_retried(portal):
         assert state == "queued" and store.count("recordings") == 0 and not partial.exists()
         assert fake_summary(0)["reps"]
     conn.close()
+
+
+def test_folders_no_job_owns_are_removed_at_start(portal):
+    from hingecheck.serve.dispatcher import remove_orphans
+
+    http = portal.client()
+    kept = portal.analysed(http, "Anna")
+    stray_upload = portal.data / "uploads" / "0123456789abcdef0123456789abcdef"
+    stray_upload.mkdir()
+    (stray_upload / "set.mp4").write_bytes(b"x")  # saved, then the server died before the job row
+    (portal.data / "results" / "fedcba9876543210fedcba9876543210").mkdir()
+    conn = portal.conn()
+    assert remove_orphans(conn, portal.data) == 2
+    uuid = conn.execute("SELECT uuid FROM jobs WHERE id = ?", (kept,)).fetchone()[0]
+    conn.close()
+    assert sorted(p.name for p in (portal.data / "uploads").iterdir() if not p.name.startswith(".")) == [uuid]
+    assert [p.name for p in (portal.data / "results").iterdir()] == [uuid]
