@@ -323,8 +323,26 @@ def assess_outline(
 # ---------------------------------------------------------------- legs hidden
 
 
-def leg_visibility(visibility: np.ndarray | None, in_frame: np.ndarray | None = None) -> float:
-    """How well the better-seen leg's knee and ankle are seen (0..1): MediaPipe visibility, 0 outside the picture.
+def shank_cover(mask: np.ndarray | None, knee_px: np.ndarray, ankle_px: np.ndarray) -> float:
+    """Share of the knee→ankle line (0.2-0.8 of the way) on the person's segmentation mask (> 0.5): a plate or a
+    bar in front of the shins takes it off the person's silhouette. NaN without a mask."""
+    if mask is None:
+        return math.nan
+    h, w = mask.shape
+    t = np.linspace(0.2, 0.8, 7)[:, None]
+    pts = np.asarray(knee_px, float) + t * (np.asarray(ankle_px, float) - np.asarray(knee_px, float))
+    x, y = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    on = np.zeros(len(t), bool)
+    on[inside] = mask[y[inside], x[inside]] > 0.5
+    return float(on.mean())
+
+
+def leg_visibility(
+    visibility: np.ndarray | None, in_frame: np.ndarray | None = None, cover: tuple[float, float] | None = None
+) -> float:
+    """How well the better-seen leg's knee and ankle are seen (0..1): MediaPipe visibility, 0 outside the picture,
+    times the share of its shank on the person's mask (``cover``: left, right; ``shank_cover``) when given.
 
     ``visibility``: (33,) per landmark; ``in_frame``: (33,) bool, landmark inside the picture.
     """
@@ -335,6 +353,9 @@ def leg_visibility(visibility: np.ndarray | None, in_frame: np.ndarray | None = 
         vis[~np.asarray(in_frame, bool)] = 0.0
     left = min(vis[25], vis[27])  # knee, ankle
     right = min(vis[26], vis[28])
+    if cover is not None:
+        left *= 1.0 if math.isnan(cover[0]) else cover[0]
+        right *= 1.0 if math.isnan(cover[1]) else cover[1]
     return float(max(left, right))
 
 

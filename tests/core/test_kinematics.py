@@ -285,18 +285,6 @@ def test_view_warns_when_body_leaves_the_frame():
     assert "partly_out_of_frame" in [w.code for w in assess_view(ms, [])]
 
 
-def test_measure_is_fast_enough_for_live():
-    import time
-
-    measurer = SagittalMeasurer()
-    pose = make_pose(pelvis_deg=30.0, lumbar_deg=20.0)
-    measurer.measure(pose)
-    t0 = time.perf_counter()
-    for _ in range(20):
-        measurer.measure(pose)
-    assert (time.perf_counter() - t0) / 20 < 0.02  # ≤ 5 ms typical; generous bound for a loaded CI machine
-
-
 # --- ground truth: the rendered sample clips (MediaPipe runs once per session via the shared fixtures) ---------
 
 

@@ -178,10 +178,12 @@ def standing_frames(
     t = np.array([m.time_s for m in measurements], float)
     trunk = np.array([m.trunk_deg for m in measurements], float)
     thigh = np.array([m.thigh_deg for m in measurements], float)
+    arm_raised = np.array([m.quality.get("arm_raised", 0.0) > 0 for m in measurements])
     finite = np.isfinite(trunk) & np.isfinite(thigh)
     if not finite.any():
         return np.zeros(n, bool), []
-    upright = finite & (trunk < np.nanpercentile(trunk, UPRIGHT_PERCENTILE) + UPRIGHT_MARGIN_DEG)
+    # a stand with a hand raised over the head is a signal, not the posture the lift starts from
+    upright = finite & ~arm_raised & (trunk < np.nanpercentile(trunk, UPRIGHT_PERCENTILE) + UPRIGHT_MARGIN_DEG)
     quiet = (_moving_range(t, trunk, QUIET_WINDOW_S) < QUIET_RANGE_DEG) & (
         _moving_range(t, thigh, QUIET_WINDOW_S) < QUIET_RANGE_DEG
     )

@@ -210,6 +210,10 @@ class SagittalMeasurer:
         vis = pose.visibility if pose.visibility is not None else np.zeros(len(px))
         landmark_vis = float(np.mean(vis[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_KNEE, RIGHT_KNEE]]))
         m.quality["landmark_visibility"] = landmark_vis
+        # A hand raised above a shoulder (a start signal, a wave) is not standing: it lifts the shoulder and
+        # bends the outline of the back (TBY66: 52–90 % of such "stands", ≤ 0.9 % of other frames)
+        hands = px[[LEFT_WRIST, RIGHT_WRIST, LEFT_ELBOW, RIGHT_ELBOW], 1]
+        m.quality["arm_raised"] = float(np.min(hands) < min(px[LEFT_SHOULDER, 1], px[RIGHT_SHOULDER, 1]))
         # How far from side-on: in a side view the two shoulders (hips) overlap; their image separation
         # grows with yaw (shoulder breadth ≈ 0.9 L). view.py turns this into a yaw estimate.
         m.quality["shoulder_width_l"] = float(abs(px[LEFT_SHOULDER, 0] - px[RIGHT_SHOULDER, 0])) / max(

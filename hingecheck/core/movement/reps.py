@@ -173,10 +173,13 @@ class RepTracker:
         return float(np.clip(np.median(vals), -m, m))
 
     def _refs(self) -> dict[str, float]:
+        """Per-angle standing reference before a rep: the recent standing median, within ``max_baseline_deg`` of
+        the calibrated zero (the standing reference of the whole set) so that it cannot drift rep after rep."""
         refs = {}
+        m = self.cfg.max_baseline_deg
         for k in ANGLES:
             vals = [e[3][k] for e in self._standing if _finite(e[3][k])]
-            refs[k] = float(np.median(vals)) if vals else 0.0
+            refs[k] = float(np.clip(np.median(vals), -m, m)) if vals else 0.0
         return refs
 
     def _add_standing(self, entry: _Entry) -> None:
@@ -478,6 +481,10 @@ class RepTracker:
         for fr, t, d, a in entries:
             frames.append(fr, t, d, a)
         base = self.baseline if baseline is None else baseline
+        # the rep's own frames (from its placed start on) leave the standing reference: the first frames of a
+        # descent sit within the standing tolerance, and rep after rep they would ratchet the reference up
+        while self._standing and entries and self._standing[-1][0] > entries[0][0]:
+            self._standing.pop()
         cur = _Active(frames, FaultJudge(self.fault_cfg, self.profile), base, partial_start, pull_first=pull_first)
         for _, _, d, _ in entries:
             if _finite(d):
