@@ -76,9 +76,12 @@ def test_sigkill_during_analysis_then_restart_completes_the_job_once(tmp_path):
         assert r.status_code == 201, r.text
         job_id = r.json()["id"]
         _wait(lambda: (j := _job(data)) is not None and j["state"] == "running", 30, "the job to run")
-        workers = _wait(lambda: _workers(server.proc.pid), 10, "a worker process")
-        time.sleep(2.0)  # well into the analysis (the worker has loaded the model and is decoding)
+        workers = _wait(lambda: _workers(server.proc.pid), 20, "a worker process")
+        # the batch worker writes source.json into its temporary folder just before it starts analysing
+        _wait(lambda: list((data / "work").glob("*/source.json")), 60, "the worker to start the analysis")
+        time.sleep(0.5)
         assert _job(data)["state"] == "running"
+        assert not (data / "results").exists() or not any((data / "results").iterdir())
         server.kill9()
         # the orphaned worker notices and stops by itself (no CPU burnt for a dead server)
         _wait(lambda: not any(_process_alive(w) for w in workers), 15, "the orphaned worker to exit")
