@@ -183,7 +183,8 @@ def _leg_visibility(pose: PoseFrame) -> float:
         return float("nan")
     px = pose.landmarks_px
     inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
-    return quality.leg_visibility(pose.visibility, inside)
+    cover = (quality.shank_cover(pose.mask, px[25], px[27]), quality.shank_cover(pose.mask, px[26], px[28]))
+    return quality.leg_visibility(pose.visibility, inside, cover)
 
 
 def _measure_pass(

@@ -200,6 +200,19 @@ def test_leg_visibility_uses_the_better_leg_and_the_picture():
     assert math.isnan(quality.leg_visibility(None))
 
 
+def test_a_plate_in_front_of_the_shins_takes_them_off_the_silhouette():
+    mask = np.zeros((100, 100), np.float32)
+    mask[:, 40:60] = 1.0  # a standing person's legs
+    knee, ankle = np.array([50.0, 50.0]), np.array([50.0, 95.0])
+    assert quality.shank_cover(mask, knee, ankle) == 1.0
+    mask[60:90, :] = 0.0  # a plate across the shins
+    assert quality.shank_cover(mask, knee, ankle) < 0.3
+    assert math.isnan(quality.shank_cover(None, knee, ankle))
+    vis = np.full(33, 0.9)
+    assert quality.leg_visibility(vis, cover=(0.2, 0.1)) == pytest.approx(0.18)
+    assert quality.leg_visibility(vis, cover=(math.nan, math.nan)) == pytest.approx(0.9)
+
+
 def test_assess_legs_looks_at_the_reps():
     vis = np.r_[np.full(30, 0.9), np.full(60, 0.1), np.full(30, 0.9)]  # a plate hides the legs during the rep
     index = np.arange(120)
