@@ -86,8 +86,10 @@ def main() -> int:
     extra = ["--workers", str(args.workers)] + (["--no-video"] if args.no_video else [])
     server = ServerProcess(data, free_port(), *extra, log=tmp / "server.log").start()
     console = Console()
-    console.print(f"server {server.url} (pid {server.proc.pid}), data {data}, {args.uploads} uploads of "
-                  f"{args.clip.name}, {args.workers} workers")
+    console.print(
+        f"server {server.url} (pid {server.proc.pid}), data {data}, {args.uploads} uploads of "
+        f"{args.clip.name}, {args.workers} workers"
+    )
     done_at: dict[int, float] = {}
     sent_at: dict[int, float] = {}
     dash_busy: list[float] = []
@@ -122,8 +124,10 @@ def main() -> int:
             r = httpx.post(f"{server.url}/u/{link}", files={"video": (f"set-{i}.mp4", fh, "video/mp4")}, timeout=120)
         return (int(r.json()["id"]), time.monotonic()) if r.status_code == 201 else None
 
-    threads = [threading.Thread(target=watch_memory, daemon=True), threading.Thread(target=watch_dashboard,
-                                                                                    daemon=True)]
+    threads = [
+        threading.Thread(target=watch_memory, daemon=True),
+        threading.Thread(target=watch_dashboard, daemon=True),
+    ]
     for t in threads:
         t.start()
     t_start = time.monotonic()
@@ -142,35 +146,46 @@ def main() -> int:
                 if rec["status"] in FINAL and rec["id"] not in done_at:
                     done_at[rec["id"]] = now
             time.sleep(0.5)
-        final_statuses = {r["id"]: r["status"] for r in
-                          httpx.get(f"{server.url}/api/recordings", headers=auth, timeout=60).json()["recordings"]}
+        final_statuses = {
+            r["id"]: r["status"]
+            for r in httpx.get(f"{server.url}/api/recordings", headers=auth, timeout=60).json()["recordings"]
+        }
     finally:
         stop.set()
         server.stop()
     db = sqlite3.connect(db_path(data))
-    per_job = db.execute("SELECT j.id, COUNT(r.id) FROM jobs j LEFT JOIN recordings r ON r.id = j.recording_id "
-                         "GROUP BY j.id").fetchall()
+    per_job = db.execute(
+        "SELECT j.id, COUNT(r.id) FROM jobs j LEFT JOIN recordings r ON r.id = j.recording_id GROUP BY j.id"
+    ).fetchall()
     n_recordings = db.execute("SELECT COUNT(*) FROM recordings").fetchone()[0]
     db.close()
     analysed = [i for i in sent_at if final_statuses.get(i) == "ok"]
     lost = [i for i in sent_at if i not in done_at or dict(per_job).get(i, 0) == 0]
     doubled = max(0, n_recordings - len(per_job)) + sum(1 for _, n in per_job if n > 1)
     waits = [done_at[i] - sent_at[i] for i in done_at if i in sent_at]
-    table = Table(title=f"hingecheck serve: {args.uploads} concurrent uploads, {args.workers} workers, "
-                        f"{'no video' if args.no_video else 'annotated video with face blur'}")
+    table = Table(
+        title=f"hingecheck serve: {args.uploads} concurrent uploads, {args.workers} workers, "
+        f"{'no video' if args.no_video else 'annotated video with face blur'}"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("uploads accepted", f"{len(sent_at)} / {args.uploads}")
     table.add_row("analysed (status ok)", str(len(analysed)))
     table.add_row("lost", str(len(lost)))
     table.add_row("doubled", str(doubled))
-    table.add_row("upload → analysed p50 / p95 / max",
-                  f"{pct(waits, 0.5):.1f} / {pct(waits, 0.95):.1f} / {max(waits, default=float('nan')):.1f} s")
+    table.add_row(
+        "upload → analysed p50 / p95 / max",
+        f"{pct(waits, 0.5):.1f} / {pct(waits, 0.95):.1f} / {max(waits, default=float('nan')):.1f} s",
+    )
     table.add_row("all analysed after", f"{max(done_at.values(), default=t_start) - t_start:.1f} s")
-    table.add_row("dashboard while busy: p50 / p95 (n)",
-                  f"{1000 * pct(dash_busy, 0.5):.0f} / {1000 * pct(dash_busy, 0.95):.0f} ms ({len(dash_busy)})")
-    table.add_row("server RSS peak (server alone / with workers)",
-                  f"{rss_peak['server'] / 1024:.0f} / {rss_peak['total'] / 1024:.0f} MB")
+    table.add_row(
+        "dashboard while busy: p50 / p95 (n)",
+        f"{1000 * pct(dash_busy, 0.5):.0f} / {1000 * pct(dash_busy, 0.95):.0f} ms ({len(dash_busy)})",
+    )
+    table.add_row(
+        "server RSS peak (server alone / with workers)",
+        f"{rss_peak['server'] / 1024:.0f} / {rss_peak['total'] / 1024:.0f} MB",
+    )
     console.print(table)
     if lost or doubled or len(sent_at) < args.uploads:
         return 1

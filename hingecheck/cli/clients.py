@@ -17,8 +17,11 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     for a in (add, lst):
         a.add_argument("--clinician", required=True, metavar="USER")
         a.add_argument("--data", required=True, metavar="DIR", help="the portal's data folder")
-        a.add_argument("--public-url", metavar="URL", help="base of the links (default from DIR/serve.toml or "
-                       "http://127.0.0.1:8000)")
+        a.add_argument(
+            "--public-url",
+            metavar="URL",
+            help="base of the links (default from DIR/serve.toml or http://127.0.0.1:8000)",
+        )
     p.set_defaults(func=run_clients)
 
 

@@ -19,10 +19,27 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-mb", type=float, metavar="MB", help="largest accepted upload (default 2048)")
     p.add_argument("--public-url", metavar="URL", help="base of the upload links, e.g. https://clinic.example")
     p.add_argument("--config", metavar="FILE", help="TOML overriding analysis thresholds, as for analyze")
-    p.add_argument("--no-blur-faces", dest="blur_faces", action="store_false", default=None,
-                   help="store annotated videos without face blur (blurred by default)")
-    p.add_argument("--no-video", dest="write_video", action="store_false", default=None,
-                   help="no annotated video (faster; the recording page then shows no video)")
+    p.add_argument(
+        "--no-blur-faces",
+        dest="blur_faces",
+        action="store_false",
+        default=None,
+        help="store annotated videos without face blur (blurred by default)",
+    )
+    p.add_argument(
+        "--no-video",
+        dest="write_video",
+        action="store_false",
+        default=None,
+        help="no annotated video (faster; the recording page then shows no video)",
+    )
+    p.add_argument(
+        "--no-keep-originals",
+        dest="keep_originals",
+        action="store_false",
+        default=None,
+        help="delete each uploaded original once it is analysed (keep only the blurred analysis)",
+    )
     p.add_argument("--secure-cookies", action="store_true", default=None, help="cookies only over HTTPS")
     p.set_defaults(func=run_serve)
 
@@ -36,9 +53,18 @@ def run_serve(args: argparse.Namespace) -> int:
     from hingecheck.serve.config import load_config
 
     config = load_config(
-        args.data, host=args.host, port=args.port, workers=args.workers, scheduler=args.scheduler,
-        max_upload_mb=args.max_upload_mb, public_url=args.public_url, config_path=args.config,
-        blur_faces=args.blur_faces, write_video=args.write_video, secure_cookies=args.secure_cookies,
+        args.data,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        max_upload_mb=args.max_upload_mb,
+        public_url=args.public_url,
+        config_path=args.config,
+        blur_faces=args.blur_faces,
+        write_video=args.write_video,
+        secure_cookies=args.secure_cookies,
+        keep_originals=args.keep_originals,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)

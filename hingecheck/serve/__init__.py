@@ -21,6 +21,7 @@ SERVE_MODULES = {
 
 class ServeExtraMissing(HingecheckError):
     """The serve extra is not installed."""
+
     status = "error"
 
 

@@ -35,12 +35,14 @@ MAX_NAME_LEN = 120
 
 class AccountError(HingecheckError):
     """A bad name, a duplicate user, an unknown user or client: one line for the CLI or a page."""
+
     status = "error"
 
 
 @dataclass(frozen=True)
 class User:
     """A clinician account (id and name)."""
+
     id: int
     name: str
 
@@ -209,9 +211,7 @@ def add_client(conn: sqlite3.Connection, clinician: User, name: str) -> tuple[in
 
 def own_client(conn: sqlite3.Connection, clinician: User, client_id: int) -> sqlite3.Row | None:
     """The client row when it belongs to this clinician, else None (callers answer 404)."""
-    return conn.execute(
-        "SELECT * FROM clients WHERE id = ? AND clinician_id = ?", (client_id, clinician.id)
-    ).fetchone()
+    return conn.execute("SELECT * FROM clients WHERE id = ? AND clinician_id = ?", (client_id, clinician.id)).fetchone()
 
 
 def find_client(conn: sqlite3.Connection, clinician: User, name: str) -> sqlite3.Row:
@@ -226,9 +226,7 @@ def find_client(conn: sqlite3.Connection, clinician: User, name: str) -> sqlite3
 
 def list_clients(conn: sqlite3.Connection, clinician: User) -> list[sqlite3.Row]:
     """This clinician's clients by name."""
-    return conn.execute(
-        "SELECT * FROM clients WHERE clinician_id = ? ORDER BY name, id", (clinician.id,)
-    ).fetchall()
+    return conn.execute("SELECT * FROM clients WHERE clinician_id = ? ORDER BY name, id", (clinician.id,)).fetchall()
 
 
 def create_link(conn: sqlite3.Connection, clinician: User, client_id: int) -> str:
@@ -274,9 +272,7 @@ def delete_client(conn: sqlite3.Connection, data_dir: Path, clinician: User, cli
     """Delete a client: uploads, results, recordings (with reps and faults), jobs, notes and links."""
     if own_client(conn, clinician, client_id) is None:
         return False
-    jobs = conn.execute(
-        "SELECT uuid, recording_id FROM jobs WHERE client_id = ?", (client_id,)
-    ).fetchall()
+    jobs = conn.execute("SELECT uuid, recording_id FROM jobs WHERE client_id = ?", (client_id,)).fetchall()
     recording_ids = [int(j["recording_id"]) for j in jobs if j["recording_id"] is not None]
     with transaction(conn):
         conn.execute("DELETE FROM clients WHERE id = ?", (client_id,))  # cascades: links, jobs, notes

@@ -41,8 +41,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (301, 302, 303, 307):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    wants_json = request.url.path.startswith("/api/") or request.url.path.startswith("/u/") and (
-        request.method == "POST"
+    wants_json = (
+        request.url.path.startswith("/api/") or request.url.path.startswith("/u/") and (request.method == "POST")
     )
     if wants_json:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -14,12 +14,14 @@ SETTINGS_FILE = "serve.toml"
 
 class ServeConfigError(HingecheckError):
     """A bad ``[serve]`` setting."""
+
     status = "config_error"
 
 
 @dataclass(frozen=True)
 class ServeConfig:
     """Everything ``hingecheck serve`` runs with."""
+
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
@@ -28,6 +30,7 @@ class ServeConfig:
     max_upload_mb: float = 2048.0
     blur_faces: bool = True  # stored annotated videos have faces blurred unless turned off
     write_video: bool = True
+    keep_originals: bool = True  # False: an upload's original file is deleted once it is analysed
     config_path: str | None = None  # analysis thresholds (TOML), as ``hingecheck analyze --config``
     timeout_s: float = 1800.0  # per analysis
     public_url: str | None = None  # base of the upload links (e.g. https://clinic.example); default from host:port

@@ -61,8 +61,9 @@ def ingest(
         return "gone"
     if result.summary is None:  # the worker died or timed out: nothing usable was written
         shutil.rmtree(partial, ignore_errors=True)
-        return jobs.finish(conn, job_id, analysis_status=result.status, message=result.message, result_dir=None,
-                           recording_id=None)
+        return jobs.finish(
+            conn, job_id, analysis_status=result.status, message=result.message, result_dir=None, recording_id=None
+        )
     final = data_dir / RESULTS_DIR / str(job_row["uuid"])
     final.parent.mkdir(parents=True, exist_ok=True)
     move_into_place(partial, final)
@@ -84,8 +85,14 @@ def ingest(
         recorded_at=job_row["created_at"],
         recorded_at_source="upload",
     )
-    return jobs.finish(conn, job_id, analysis_status=result.status, message=summary["message"],
-                       result_dir=str(final), recording_id=recording_id)
+    return jobs.finish(
+        conn,
+        job_id,
+        analysis_status=result.status,
+        message=summary["message"],
+        result_dir=str(final),
+        recording_id=recording_id,
+    )
 
 
 def remove_orphans(conn: sqlite3.Connection, data_dir: Path) -> int:
@@ -225,12 +232,20 @@ class Dispatcher:
             executor.run([job], lambda _job, result: outcome.append(result))
             result = outcome[0] if outcome else JobResult(job_id, "error", "the analysis ended without a result")
             keyed = {**dict(row), "settings_hash": self.settings_hash, "model_sha256": self.model_sha256}
-            ingest(conn, store, self.data_dir, keyed, result, partial)
+            state = ingest(conn, store, self.data_dir, keyed, result, partial)
+            if state == "done" and not self.config.keep_originals:
+                Path(row["video_path"]).unlink(missing_ok=True)  # only the (face-blurred) analysis stays
         except Exception as exc:  # keep the slot alive: the job is retried through its lease
             log.exception("job %d could not be run", job_id)
             try:
-                jobs.finish(conn, job_id, analysis_status="error", message=f"{type(exc).__name__}: {exc}",
-                            result_dir=None, recording_id=None)
+                jobs.finish(
+                    conn,
+                    job_id,
+                    analysis_status="error",
+                    message=f"{type(exc).__name__}: {exc}",
+                    result_dir=None,
+                    recording_id=None,
+                )
             except sqlite3.Error:
                 log.exception("job %d: cannot record the failure", job_id)
         finally:

@@ -46,8 +46,16 @@ def enqueue(
         cur = conn.execute(
             "INSERT INTO jobs (uuid, client_id, link_id, original_name, video_path, size_bytes, content_sha256, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (upload_id, client_id, link_id, original_name, str(video_path), size_bytes, content_sha256,
-             datetime.now(UTC).isoformat(timespec="milliseconds")),  # orders sessions uploaded in one second
+            (
+                upload_id,
+                client_id,
+                link_id,
+                original_name,
+                str(video_path),
+                size_bytes,
+                content_sha256,
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+            ),  # orders sessions uploaded in one second
         )
     job_id = int(cur.lastrowid or 0)
     log.info("job %d queued (upload %s, %d bytes)", job_id, upload_id, size_bytes)
@@ -64,9 +72,7 @@ def requeue_abandoned(conn: sqlite3.Connection, everything_running: bool) -> int
             f"message = 'analysis was interrupted {MAX_ATTEMPTS} times' WHERE {where} AND attempts >= ?",
             (now_iso(), *args, MAX_ATTEMPTS),
         ).rowcount
-        n = conn.execute(
-            f"UPDATE jobs SET state = 'queued', lease_until = NULL WHERE {where}", args
-        ).rowcount
+        n = conn.execute(f"UPDATE jobs SET state = 'queued', lease_until = NULL WHERE {where}", args).rowcount
     if n or failed:
         log.warning("%d interrupted job(s) queued again, %d given up", n, failed)
     return n
@@ -116,8 +122,15 @@ def finish(
         conn.execute(
             "UPDATE jobs SET state = ?, analysis_status = ?, message = ?, result_dir = ?, recording_id = ?, "
             "finished_at = ?, lease_until = NULL WHERE id = ?",
-            (state, None if retry else analysis_status, message[:500], result_dir, recording_id,
-             None if retry else now_iso(), job_id),
+            (
+                state,
+                None if retry else analysis_status,
+                message[:500],
+                result_dir,
+                recording_id,
+                None if retry else now_iso(),
+                job_id,
+            ),
         )
     log.info("job %d %s (%s)", job_id, state, analysis_status)
     return state

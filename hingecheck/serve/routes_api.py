@@ -17,8 +17,9 @@ def _bearer_user(request: Request, conn) -> accounts.User:  # noqa: ANN001
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     user = accounts.user_for_token(conn, token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
-        raise HTTPException(401, "a valid API token is needed (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "a valid API token is needed (Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"}
+        )
     return user
 
 
@@ -47,8 +48,15 @@ def api_clients(request: Request) -> Response:
     with db(request) as conn:
         user = _bearer_user(request, conn)
         out = [
-            {"id": c["id"], "name": c["name"], "n_uploads": c["n_uploads"], "latest_status": c["latest_status"],
-             "needs_rerecord": c["rerecord"], "fault_rate": c["fault_rate"], "worsening": c["worsening"]}
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "n_uploads": c["n_uploads"],
+                "latest_status": c["latest_status"],
+                "needs_rerecord": c["rerecord"],
+                "fault_rate": c["fault_rate"],
+                "worsening": c["worsening"],
+            }
             for c in views.dashboard_clients(conn, user)
         ]
     return JSONResponse({"clients": out})

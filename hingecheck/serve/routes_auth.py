@@ -40,7 +40,11 @@ def login_page(request: Request, error: str = "", status_code: int = 200, name: 
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", status_code=status_code, csrf=token, error=error, name=name)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=config_of(request).secure_cookies,
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=config_of(request).secure_cookies,
         path="/login",
     )
     return response

@@ -52,8 +52,13 @@ def status_json(request: Request) -> Response:
         user, _ = require_login(request, conn)
         recs = [views.recording_json(j) for j in views.own_jobs(conn, user, limit=200)]
         clients = [
-            {"id": c["id"], "latest_status_text": c["latest_status_text"], "rerecord": c["rerecord"],
-             "fault_rate": c["fault_rate"], "n_pending": c["n_pending"]}
+            {
+                "id": c["id"],
+                "latest_status_text": c["latest_status_text"],
+                "rerecord": c["rerecord"],
+                "fault_rate": c["fault_rate"],
+                "n_pending": c["n_pending"],
+            }
             for c in views.dashboard_clients(conn, user)
         ]
     return JSONResponse({"recordings": recs, "clients": clients})
@@ -91,15 +96,30 @@ def client_page(request: Request) -> Response:
         jobs = [views.recording_json(j) for j in views.own_jobs(conn, user, client_id)]
         base = config_of(request).base_url
         links = [
-            {"id": r["id"], "url": f"{base}/u/{r['token']}", "created_at": r["created_at"],
-             "revoked_at": r["revoked_at"], "qr": None if r["revoked_at"] else _qr_svg(f"{base}/u/{r['token']}")}
+            {
+                "id": r["id"],
+                "url": f"{base}/u/{r['token']}",
+                "created_at": r["created_at"],
+                "revoked_at": r["revoked_at"],
+                "qr": None if r["revoked_at"] else _qr_svg(f"{base}/u/{r['token']}"),
+            }
             for r in accounts.client_links(conn, client_id)
         ]
         audit(conn, user.name, "view_client", f"client {client_id}", client_ip(request))
     rows = [{"session": s, "cells": views.trend_cells(s)} for s in sessions]
     plot = trend_png(client["name"], sessions) if sessions else None
-    return render(request, "client.html", user=user, csrf=csrf, client=client, rows=rows, plot=plot, jobs=jobs,
-                  links=links, worsening=views.worsening(sessions))
+    return render(
+        request,
+        "client.html",
+        user=user,
+        csrf=csrf,
+        client=client,
+        rows=rows,
+        plot=plot,
+        jobs=jobs,
+        links=links,
+        worsening=views.worsening(sessions),
+    )
 
 
 async def link_create(request: Request) -> Response:
@@ -177,9 +197,17 @@ def recording_page(request: Request) -> Response:
     with db(request) as conn:
         notes = views.notes_of(conn, int(job["id"]))
         audit(conn, user.name, "view_recording", f"recording {job['id']}", client_ip(request))
-    return render(request, "recording.html", user=user, csrf=csrf, rec=views.recording_json(job), reps=reps,
-                  notes=notes, has_video=_result_file(job, "annotated.mp4") is not None,
-                  has_report=_result_file(job, "report.html") is not None)
+    return render(
+        request,
+        "recording.html",
+        user=user,
+        csrf=csrf,
+        rec=views.recording_json(job),
+        reps=reps,
+        notes=notes,
+        has_video=_result_file(job, "annotated.mp4") is not None,
+        has_report=_result_file(job, "report.html") is not None,
+    )
 
 
 def report(request: Request) -> Response:
@@ -205,8 +233,9 @@ def video(request: Request) -> Response:
     if "range" not in request.headers or request.headers["range"].startswith("bytes=0-"):
         with db(request) as conn:  # one entry per viewing, not per range request
             audit(conn, user.name, "download_video", f"recording {job['id']}", client_ip(request))
-    return FileResponse(path, media_type="video/mp4", filename=f"recording-{job['id']}.mp4",
-                        content_disposition_type="inline")
+    return FileResponse(
+        path, media_type="video/mp4", filename=f"recording-{job['id']}.mp4", content_disposition_type="inline"
+    )
 
 
 async def note_add(request: Request) -> Response:
@@ -216,8 +245,10 @@ async def note_add(request: Request) -> Response:
     body = form.get("body", "").strip()[:5000]
     if body:
         with db(request) as conn:
-            conn.execute("INSERT INTO notes (job_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
-                         (job["id"], user.id, body, now_iso()))
+            conn.execute(
+                "INSERT INTO notes (job_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
+                (job["id"], user.id, body, now_iso()),
+            )
     return redirect(f"/recordings/{job['id']}#notes")
 
 
@@ -231,8 +262,11 @@ def export_csv(request: Request) -> Response:
     writer = csv.writer(buf)
     writer.writerow(views.CSV_COLUMNS)
     writer.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="hingecheck-recordings.csv"'})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="hingecheck-recordings.csv"'},
+    )
 
 
 def audit_page(request: Request) -> Response:

@@ -45,6 +45,7 @@ class UploadError(HingecheckError):
 @dataclass
 class ReceivedFile:
     """An upload written to disk, not yet accepted."""
+
     path: Path
     original_name: str  # sanitised
     size_bytes: int
@@ -163,9 +164,7 @@ class _PartState:
         piece = data[start:end]
         self.size += len(piece)
         if self.size > self.max_bytes:
-            self.error = UploadError(
-                f"the video is larger than the limit of {self.max_bytes // (1024 * 1024)} MB", 413
-            )
+            self.error = UploadError(f"the video is larger than the limit of {self.max_bytes // (1024 * 1024)} MB", 413)
             return
         self.digest.update(piece)
         self._file.write(piece)

@@ -92,8 +92,12 @@ def trend_cells(session: Any) -> list[dict[str, Any]]:
         value = session.values.get(metric) if session else None
         delta = session.change.get(metric) if session else None
         cells.append(
-            {"label": label, "text": format_value(metric, value), "arrow": arrow(metric, delta),
-             "worse": is_worse(metric, delta)}
+            {
+                "label": label,
+                "text": format_value(metric, value),
+                "arrow": arrow(metric, delta),
+                "worse": is_worse(metric, delta),
+            }
         )
     return cells
 
@@ -118,7 +122,8 @@ def dashboard_clients(conn: sqlite3.Connection, user: User) -> list[dict[str, An
                 "n_uploads": len(jobs),
                 "n_pending": sum(1 for j in jobs if j["state"] in ("queued", "running")),
                 "latest_status": latest_status,
-                "latest_status_text": STATUS_TEXT[latest_status] if latest_status
+                "latest_status_text": STATUS_TEXT[latest_status]
+                if latest_status
                 else ("first upload in analysis" if jobs else "no upload yet"),
                 "rerecord": rerecord,
                 "fault_rate": fault_rate,
@@ -138,8 +143,13 @@ def rep_rows(store_reps: list[Any], store_faults: list[Any]) -> list[dict[str, A
     by_rep: dict[int, list[dict[str, Any]]] = {}
     for f in store_faults:
         by_rep.setdefault(int(f["rep_index"]), []).append(
-            {"code": f["code"], "title": fault_title(f["code"]), "time_s": f["time_s"], "cue": f["cue"],
-             "message": f["message"]}
+            {
+                "code": f["code"],
+                "title": fault_title(f["code"]),
+                "time_s": f["time_s"],
+                "cue": f["cue"],
+                "message": f["message"],
+            }
         )
     return [
         {
@@ -166,8 +176,19 @@ def notes_of(conn: sqlite3.Connection, job_id: int) -> list[Any]:
 
 
 CSV_COLUMNS = (
-    "id", "client", "file_name", "status", "uploaded_at", "analysed_at", "n_reps", "n_reps_with_faults",
-    "fault_rate", "mean_lumbar_share", "mean_hinge_capacity_deg", "fault_counts", "warnings",
+    "id",
+    "client",
+    "file_name",
+    "status",
+    "uploaded_at",
+    "analysed_at",
+    "n_reps",
+    "n_reps_with_faults",
+    "fault_rate",
+    "mean_lumbar_share",
+    "mean_hinge_capacity_deg",
+    "fault_counts",
+    "warnings",
 )
 
 

@@ -164,6 +164,11 @@ def redirect(url: str) -> RedirectResponse:
 def set_session_cookie(response: Response, config: ServeConfig, value: str) -> None:
     """The session cookie: HttpOnly, SameSite=Strict, Secure behind HTTPS."""
     response.set_cookie(
-        SESSION_COOKIE, value, httponly=True, samesite="strict", secure=config.secure_cookies, path="/",
+        SESSION_COOKIE,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=config.secure_cookies,
+        path="/",
         max_age=12 * 3600,
     )

@@ -94,12 +94,29 @@ def fake_summary(n_faulty: int, status: str = "ok") -> dict[str, Any]:
             if i <= n_faulty
             else []
         )
-        reps.append({"index": i, "partial": False, "start_s": float(i), "end_s": i + 0.9, "lumbar_share": 0.3,
-                     "hinge_capacity_deg": 60.0, "peak_hip_flexion_deg": 70.0, "faults": faults})
+        reps.append(
+            {
+                "index": i,
+                "partial": False,
+                "start_s": float(i),
+                "end_s": i + 0.9,
+                "lumbar_share": 0.3,
+                "hinge_capacity_deg": 60.0,
+                "peak_hip_flexion_deg": 70.0,
+                "faults": faults,
+            }
+        )
     if status != "ok":
         reps = []
-    return {"status": status, "message": "", "warnings": [], "reps": reps, "frames": 90, "detection_rate": 1.0,
-            "video": {"duration_s": 5.0}}
+    return {
+        "status": status,
+        "message": "",
+        "warnings": [],
+        "reps": reps,
+        "frames": 90,
+        "detection_rate": 1.0,
+        "video": {"duration_s": 5.0},
+    }
 
 
 def csrf_of(html: str) -> str:
@@ -110,8 +127,14 @@ def csrf_of(html: str) -> str:
 
 def login(http: TestClient, name: str, password: str | None = None) -> Any:
     page = http.get("/login")
-    return http.post("/login", data={"csrf": csrf_of(page.text), "name": name,
-                                     "password": PASSWORDS.get(name, "") if password is None else password})
+    return http.post(
+        "/login",
+        data={
+            "csrf": csrf_of(page.text),
+            "name": name,
+            "password": PASSWORDS.get(name, "") if password is None else password,
+        },
+    )
 
 
 def logged_in(portal: Portal, name: str) -> tuple[TestClient, str]:

@@ -23,8 +23,13 @@ def test_passwords_are_argon2_and_tokens_are_stored_hashed(conn):
     assert accounts.verify_password(conn, "alice", "wrong") is None
     assert accounts.verify_password(conn, "nobody", "correct horse") is None
     token = accounts.new_api_token(conn, "alice")
-    assert len(token) > 40 and conn.execute("SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = ?",
-                                            (accounts.sha256_hex(token),)).fetchone()[0] == 1
+    assert (
+        len(token) > 40
+        and conn.execute(
+            "SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = ?", (accounts.sha256_hex(token),)
+        ).fetchone()[0]
+        == 1
+    )
     assert token not in str([tuple(r) for r in conn.execute("SELECT * FROM api_tokens")])
     assert accounts.user_for_token(conn, token) == user and accounts.user_for_token(conn, token + "x") is None
     with pytest.raises(accounts.AccountError):

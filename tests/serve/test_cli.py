@@ -17,8 +17,12 @@ def test_users_and_clients_commands(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
     assert main(["users", "add", "alice", "--password-stdin", "--data", data]) == 0
     assert main(["users", "token", "alice", "--data", data]) == 0
-    assert main(["clients", "add", "Anna", "--clinician", "alice", "--data", data,
-                 "--public-url", "https://clinic.example"]) == 0
+    assert (
+        main(
+            ["clients", "add", "Anna", "--clinician", "alice", "--data", data, "--public-url", "https://clinic.example"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "added clinician alice"
     token = out[1]

@@ -21,11 +21,12 @@ def test_faces_are_blurred_by_default(tmp_path):
 
 
 def test_jobs_run_on_a_dask_cluster(portal):
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       host="127.0.0.1", silence_logs=50)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1", silence_logs=50
+    )
     try:
         job_id = portal.upload(portal.client(), "Anna", "lowback.mp4", SAMPLE_LOWBACK.read_bytes()).json()["id"]
-        config = load_config(portal.data, scheduler=cluster.scheduler_address, write_video=False)
+        config = load_config(portal.data, scheduler=cluster.scheduler_address, write_video=False, keep_originals=False)
         dispatcher = Dispatcher(config)
         dispatcher.start()
         try:
@@ -46,3 +47,5 @@ def test_jobs_run_on_a_dask_cluster(portal):
     rec = conn.execute("SELECT client, status, n_reps FROM recordings").fetchall()
     conn.close()
     assert [tuple(r) for r in rec] == [("Anna", "ok", 3)]
+    assert not list((portal.data / "uploads" / row["uuid"]).iterdir())  # keep_originals = false: deleted
+    assert (portal.data / "results" / row["uuid"] / "summary.json").is_file()

@@ -13,8 +13,21 @@ def test_migrations_run_once_and_leave_the_stores_version_alone(tmp_path):
     assert db.migrate(conn) == 0  # idempotent
     assert int(conn.execute("PRAGMA user_version").fetchone()[0]) == STORE_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"users", "api_tokens", "sessions", "login_attempts", "clients", "upload_links", "jobs", "notes",
-            "audit_log", "serve_schema", "recordings", "reps", "faults"} <= tables
+    assert {
+        "users",
+        "api_tokens",
+        "sessions",
+        "login_attempts",
+        "clients",
+        "upload_links",
+        "jobs",
+        "notes",
+        "audit_log",
+        "serve_schema",
+        "recordings",
+        "reps",
+        "faults",
+    } <= tables
     conn.close()
     with ResultStore(db.db_path(tmp_path)) as store:  # the store opens the shared file as its own
         assert store.schema_version == STORE_VERSION and store.count("recordings") == 0

@@ -35,8 +35,7 @@ def test_a_failed_attempt_is_retried_then_given_up(portal):
     for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
         row = jobs.claim(conn)
         assert row["attempts"] == attempt
-        state = jobs.finish(conn, job_id, analysis_status="timeout", message="slow", result_dir=None,
-                            recording_id=None)
+        state = jobs.finish(conn, job_id, analysis_status="timeout", message="slow", result_dir=None, recording_id=None)
         assert state == ("queued" if attempt < jobs.MAX_ATTEMPTS else "failed")
     assert conn.execute("SELECT analysis_status FROM jobs").fetchone()[0] == "timeout"
     conn.close()

@@ -93,7 +93,7 @@ def test_status_json_reports_queued_then_the_analysis_status(portal):
     recs = {r["id"]: r for r in alice.get("/status.json").json()["recordings"]}
     assert recs[queued]["status"] == "queued"
     page = alice.get("/dashboard").text
-    assert f'data-status-of="{queued}"' in page and 'data-pending="1">' in page and "fetch(\"/status.json\"" in page
+    assert f'data-status-of="{queued}"' in page and 'data-pending="1">' in page and 'fetch("/status.json"' in page
     conn = portal.conn()
     row = jobs.claim(conn)
     conn.close()

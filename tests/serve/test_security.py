@@ -60,8 +60,13 @@ def test_pages_need_login_and_files_are_not_served_by_path(portal):
         r = http.get(url)
         assert r.status_code == 303 and r.headers["location"] == "/login", url
     alice, _ = logged_in(portal, "alice")
-    for url in (f"/recordings/{rec}/../../results.sqlite", f"/recordings/{rec}/summary.json",
-                f"/recordings/{rec}/%2e%2e/%2e%2e/results.sqlite", "/uploads/", "/results/"):
+    for url in (
+        f"/recordings/{rec}/../../results.sqlite",
+        f"/recordings/{rec}/summary.json",
+        f"/recordings/{rec}/%2e%2e/%2e%2e/results.sqlite",
+        "/uploads/",
+        "/results/",
+    ):
         assert alice.get(url).status_code == 404, url
     assert portal.client().get("/api/recordings").status_code == 401
     assert portal.client().get("/api/recordings", headers={"Authorization": "Bearer made-up"}).status_code == 401
@@ -109,15 +114,14 @@ def test_client_and_file_names_are_escaped_everywhere(portal):
     assert r.status_code == 303
     client_id = int(r.headers["location"].rsplit("/", 1)[1])
     conn = portal.conn()
-    portal.links["evil"] = conn.execute(
-        "SELECT token FROM upload_links WHERE client_id = ?", (client_id,)
-    ).fetchone()[0]
+    portal.links["evil"] = conn.execute("SELECT token FROM upload_links WHERE client_id = ?", (client_id,)).fetchone()[
+        0
+    ]
     conn.close()
     portal.clients["evil"] = client_id
     rec = portal.analysed(portal.client(), "evil", name='"><script>alert(2)</script>.mp4')
     alice.post(f"/recordings/{rec}/notes", data={"csrf": csrf, "body": EVIL})
-    pages = ["/dashboard", f"/clients/{client_id}", f"/recordings/{rec}",
-             f"/u/{portal.links['evil']}"]
+    pages = ["/dashboard", f"/clients/{client_id}", f"/recordings/{rec}", f"/u/{portal.links['evil']}"]
     for url in pages:
         text = (alice if not url.startswith("/u/") else portal.client()).get(url).text
         assert "<script>alert" not in text and "<img src=x" not in text, url
@@ -148,28 +152,40 @@ def test_an_oversized_upload_is_refused_early(portal, tmp_path):
 
     # a body that hides its size (chunked, no Content-Length) is stopped by the running count
     def chunks():
-        yield b"--b\r\nContent-Disposition: form-data; name=\"video\"; filename=\"x.mp4\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="video"; filename="x.mp4"\r\n\r\n'
         for _ in range(1000):
             yield b"\0" * 65536  # would be 64 MB: the server stops long before
         yield b"\r\n--b--\r\n"
 
-    r = http.post(f"/u/{portal.links['Anna']}", content=chunks(),
-                  headers={"Content-Type": "multipart/form-data; boundary=b"})
+    r = http.post(
+        f"/u/{portal.links['Anna']}", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert r.status_code == 413
     conn = portal.conn()
     assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
     conn.close()
     assert not [p for p in (portal.data / "uploads").rglob("*") if p.is_file()]
     # a declared Content-Length past the cap is refused before the body is read
-    r = http.post(f"/u/{portal.links['Anna']}", content=b"x" * 10,
-                  headers={"Content-Type": "multipart/form-data; boundary=b", "Content-Length": str(10**9)})
+    r = http.post(
+        f"/u/{portal.links['Anna']}",
+        content=b"x" * 10,
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Content-Length": str(10**9)},
+    )
     assert r.status_code == 413
 
 
 @pytest.mark.parametrize(
     "name",
-    ["../../../../etc/passwd.mp4", "..\\..\\windows\\evil.mp4", "/abs/path.mp4", "a\x00b\x1f.mp4", "..", ".hidden",
-     "a/../../b.mp4", "CON\r\nX-Header: 1.mp4"],
+    [
+        "../../../../etc/passwd.mp4",
+        "..\\..\\windows\\evil.mp4",
+        "/abs/path.mp4",
+        "a\x00b\x1f.mp4",
+        "..",
+        ".hidden",
+        "a/../../b.mp4",
+        "CON\r\nX-Header: 1.mp4",
+    ],
 )
 def test_path_characters_in_file_names_stay_inside_the_upload_folder(portal, name):
     r = portal.upload(portal.client(), "Anna", name)

@@ -87,8 +87,11 @@ def test_sigkill_during_analysis_then_restart_completes_the_job_once(tmp_path):
         _wait(lambda: not any(_process_alive(w) for w in workers), 15, "the orphaned worker to exit")
         assert _job(data)["state"] == "running"  # as the killed server left it
         server = ServerProcess(data, free_port(), *args).start()
-        done = _wait(lambda: (j := _job(data)) is not None and j["state"] in ("done", "failed") and j, 120,
-                     "the job to finish after the restart")
+        done = _wait(
+            lambda: (j := _job(data)) is not None and j["state"] in ("done", "failed") and j,
+            120,
+            "the job to finish after the restart",
+        )
         assert done["id"] == job_id and done["state"] == "done" and done["analysis_status"] == "ok"
         assert done["attempts"] == 2
         conn = sqlite3.connect(db_path(data))
