@@ -21,7 +21,7 @@ from hingecheck.serve import routes_api, routes_auth, routes_review, routes_uplo
 from hingecheck.serve.config import ServeConfig
 from hingecheck.serve.db import open_data_dir
 from hingecheck.serve.dispatcher import Dispatcher
-from hingecheck.serve.web import SecurityHeaders, make_env, render
+from hingecheck.serve.web import FormBodyLimit, SecurityHeaders, make_env, render
 
 log = logging.getLogger(__name__)
 
@@ -75,5 +75,6 @@ def create_app(config: ServeConfig) -> Starlette:
     app.state.config = config
     app.state.env = make_env()
     app.state.dispatcher = dispatcher
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(FormBodyLimit)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer carries the headers
     return app

@@ -251,3 +251,16 @@ def test_views_and_downloads_are_audited(portal):
     assert any(a == "export_csv" for a, _ in actions)
     assert "view_recording" in alice.get("/audit").text
     assert csrf_of(alice.get("/audit").text)
+
+
+def test_form_bodies_are_small(portal):
+    alice, csrf = logged_in(portal, "alice")
+    r = alice.post("/clients", data={"name": "x" * 300_000, "csrf": csrf})
+    assert r.status_code == 413 and "content-security-policy" in r.headers
+
+    def chunks():
+        for _ in range(100):
+            yield b"name=" + b"x" * 65536
+
+    r = alice.post("/login", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
