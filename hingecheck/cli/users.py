@@ -1,4 +1,4 @@
-"""``hingecheck users add|token|list|remove|audit``: clinician accounts of a portal data folder."""
+"""``hingecheck users add|password|token|revoke-tokens|list|remove|audit``: a portal's clinician accounts."""
 
 from __future__ import annotations
 
@@ -19,13 +19,18 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     token = actions.add_parser("token", help="print a new API token for NAME (shown once, stored hashed)")
     token.add_argument("name", metavar="NAME")
+    password = actions.add_parser("password", help="replace NAME's password (ends their browser sessions)")
+    password.add_argument("name", metavar="NAME")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    revoke = actions.add_parser("revoke-tokens", help="delete every API token of NAME")
+    revoke.add_argument("name", metavar="NAME")
     actions.add_parser("list", help="list the clinicians")
     remove = actions.add_parser("remove", help="remove a clinician with their clients, uploads and results")
     remove.add_argument("name", metavar="NAME")
     audit = actions.add_parser("audit", help="who viewed, downloaded, exported or deleted what")
     audit.add_argument("--user", metavar="NAME", help="only this clinician")
     audit.add_argument("--limit", type=int, default=200)
-    for a in (add, token, remove, audit, actions.choices["list"]):
+    for a in (add, token, password, revoke, remove, audit, actions.choices["list"]):
         a.add_argument("--data", required=True, metavar="DIR", help="the portal's data folder")
     p.set_defaults(func=run_users)
 
@@ -52,6 +57,11 @@ def run_users(args: argparse.Namespace) -> int:
             print(f"added clinician {user.name}")
         elif args.users_action == "token":
             print(accounts.new_api_token(conn, args.name))
+        elif args.users_action == "password":
+            accounts.set_password(conn, args.name, _password(args))
+            print(f"password of {args.name} replaced; their browser sessions are ended")
+        elif args.users_action == "revoke-tokens":
+            print(f"{accounts.revoke_api_tokens(conn, args.name)} API token(s) of {args.name} revoked")
         elif args.users_action == "list":
             for u in accounts.list_users(conn):
                 print(f"{u['name']}\t{u['n_clients']} clients\t{u['n_tokens']} API tokens\tsince {u['created_at']}")

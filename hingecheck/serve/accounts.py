@@ -116,6 +116,24 @@ def verify_password(conn: sqlite3.Connection, name: str, password: str) -> User 
     return User(int(row["id"]), row["name"]) if row else None
 
 
+def set_password(conn: sqlite3.Connection, name: str, password: str) -> None:
+    """Replace a clinician's password and end their browser sessions."""
+    user = get_user(conn, name)
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    with transaction(conn):
+        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), user.id))
+        conn.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
+    log.info("password of %s replaced", name)
+
+
+def revoke_api_tokens(conn: sqlite3.Connection, name: str) -> int:
+    """Delete every API token of a clinician; returns how many there were."""
+    user = get_user(conn, name)
+    with transaction(conn):
+        return conn.execute("DELETE FROM api_tokens WHERE user_id = ?", (user.id,)).rowcount
+
+
 def new_api_token(conn: sqlite3.Connection, name: str) -> str:
     """A fresh API token for the user (printed once; only its sha256 is stored)."""
     user = get_user(conn, name)

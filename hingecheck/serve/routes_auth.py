@@ -81,6 +81,7 @@ async def login_submit(request: Request) -> Response:
         log.warning("login blocked for %r from %s", name, ip)
         return login_page(request, "Too many failed attempts: wait 15 minutes and try again.", 429, name)
     if outcome == "bad":
+        log.info("failed login for %r from %s", name, ip)
         return login_page(request, "Wrong user name or password.", 401, name)
     response = redirect("/dashboard")
     set_session_cookie(response, config_of(request), sid or "")

@@ -40,6 +40,14 @@ def test_users_and_clients_commands(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
     assert main(["users", "add", "alice", "--password-stdin", "--data", data]) == 2  # exists
     assert "exists already" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("another password\n"))
+    assert main(["users", "password", "alice", "--password-stdin", "--data", data]) == 0
+    assert main(["users", "revoke-tokens", "alice", "--data", data]) == 0
+    assert "1 API token(s) of alice revoked" in capsys.readouterr().out
+    conn = open_data_dir(data)
+    assert accounts.verify_password(conn, "alice", "another password") is not None
+    assert accounts.user_for_token(conn, token) is None
+    conn.close()
     assert main(["users", "remove", "alice", "--data", data]) == 0
     conn = open_data_dir(data)
     assert conn.execute("SELECT COUNT(*) FROM clients").fetchone()[0] == 0
