@@ -1,0 +1,108 @@
+"""The pipeline when it cannot see everything: black bars cropped, an edited clip analysed per shot, verdicts
+withheld end to end (summary.json, report.html). Made from the sample clips; no real footage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hingecheck.core.settings import Settings
+from hingecheck.io.video import VideoReader, VideoWriter
+from hingecheck.pipeline import AnalyzeOptions, analyze
+
+BAR = 120  # px of black on each side: a 640×480 clip becomes 880×480, pillar-boxed like a phone clip
+
+
+def _write(path: Path, sources: list[Path], pad_x: int = 0) -> Path:
+    """Decode ``sources`` one after the other into one H.264 clip (a cut between them), padded with black bars."""
+    t0 = 0.0
+    writer = None
+    for src in sources:
+        with VideoReader(src) as reader:
+            last = 0.0
+            for frame in reader:
+                rgb = frame.rgb
+                if pad_x:
+                    rgb = np.pad(rgb, ((0, 0), (pad_x, pad_x), (0, 0)))
+                if writer is None:
+                    writer = VideoWriter(path, rgb.shape[1], rgb.shape[0], reader.info.fps)
+                writer.write(rgb, t0 + frame.time_s)
+                last = frame.time_s
+            t0 += last + 1.0 / reader.info.fps
+    assert writer is not None
+    writer.close()
+    return path
+
+
+def _labels(sample: Path) -> list[dict]:
+    return json.loads(sample.with_name(sample.stem + "_reps.json").read_text())["reps"]
+
+
+@pytest.fixture(scope="module")
+def cut_clip_result(sample_good_stoop, sample_lowback, tmp_path_factory):
+    path = _write(tmp_path_factory.mktemp("cut") / "two_shots.mp4", [sample_good_stoop, sample_lowback])
+    return analyze(path, AnalyzeOptions(write_video=False))
+
+
+def test_an_edited_clip_is_analysed_per_shot(cut_clip_result, sample_good_stoop, sample_lowback):
+    result = cut_clip_result
+    assert result.ok
+    assert len(result.shots) == 2
+    cut_s = result.shots[1]["start_s"]
+    assert cut_s == pytest.approx(290 / 30, abs=0.05)  # the good/stoop sample has 290 frames at 30 fps
+    assert all(s["calibration_found"] for s in result.shots)  # each shot its own standing reference
+    complete = [r for r in result.reps if not r.partial]
+    assert len(complete) == len(_labels(sample_good_stoop)) + len(_labels(sample_lowback)) == 6
+    for rep in result.reps:  # no rep spans the cut
+        assert (rep.end_s or rep.start_s) < cut_s or rep.start_s >= cut_s
+    assert [r.index for r in result.reps] == list(range(1, len(result.reps) + 1))
+    assert "edited_clip" in {w.code for w in result.warnings}
+    assert "1 cut;" in next(w.message for w in result.warnings if w.code == "edited_clip")
+    assert result.verdicts_withheld == {}  # two side views: everything can be judged
+    assert len(result.angles) == len(result.poses)  # the shots' angles end to end, one per frame
+
+
+@pytest.fixture(scope="module")
+def barred_turned(sample_lockout_squat, tmp_path_factory):
+    """The lockout/squat sample pillar-boxed, analysed as if the camera were turned (yaw limit 0°), written out."""
+    path = _write(tmp_path_factory.mktemp("bars") / "pillarboxed.mp4", [sample_lockout_squat], pad_x=BAR)
+    base = Settings()
+    settings = dataclasses.replace(
+        base, quality=dataclasses.replace(base.quality, max_yaw_lumbar_deg=0.0, max_yaw_knee_deg=90.0)
+    )
+    result = analyze(path, AnalyzeOptions(write_video=False), settings=settings)
+    out = tmp_path_factory.mktemp("bars_out")
+    result.save(out)
+    return result, out
+
+
+def test_black_bars_are_cropped_and_landmarks_stay_in_full_frame_pixels(barred_turned, sample_lockout_squat):
+    result, out = barred_turned
+    assert result.ok and result.picture_area == {"x0": BAR, "y0": 0, "x1": BAR + 640, "y1": 480}
+    assert result.video.width == 640 + 2 * BAR
+    xs = np.concatenate([p.landmarks_px[:, 0] for p in result.poses if p.detected])
+    assert xs.min() > BAR - 20 and xs.max() < BAR + 640 + 20  # the person is in the picture, in full-frame pixels
+    assert result.detection_rate > 0.95
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["video"]["picture_area"] == result.picture_area
+    assert len([r for r in result.reps if not r.partial]) == len(_labels(sample_lockout_squat)) == 4
+
+
+def test_withheld_verdicts_end_to_end(barred_turned):
+    result, out = barred_turned
+    lumbar = {"spinal_flexion_takeover", "extension_from_low_back"}
+    assert lumbar <= set(result.verdicts_withheld)
+    assert "knee_dominant" not in result.verdicts_withheld
+    codes = {c for r in result.reps for c in r.fault_codes}
+    assert not codes & lumbar
+    assert "knee_dominant" in codes  # the squat is still judged: its rule does not need the back's outline
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["verdicts_withheld"]) == set(result.verdicts_withheld)
+    assert summary["n_reps"] == 4  # reps are still counted
+    assert summary["shots"][0]["verdicts_withheld"] == summary["verdicts_withheld"]
+    html = (out / "report.html").read_text()
+    assert "Not judged in this video" in html and "from side-on" in html
