@@ -85,7 +85,7 @@ def ingest(
         recorded_at=job_row["created_at"],
         recorded_at_source="upload",
     )
-    return jobs.finish(
+    state = jobs.finish(
         conn,
         job_id,
         analysis_status=result.status,
@@ -93,6 +93,11 @@ def ingest(
         result_dir=str(final),
         recording_id=recording_id,
     )
+    if state == "gone":  # the client was deleted while this was being stored: leave nothing of it
+        with store.transaction() as sconn:
+            sconn.execute("DELETE FROM recordings WHERE id = ?", (recording_id,))
+        shutil.rmtree(final, ignore_errors=True)
+    return state
 
 
 def remove_orphans(conn: sqlite3.Connection, data_dir: Path) -> int:
