@@ -389,7 +389,8 @@ def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot],
         outline = None
         if len(part.outline) == len(part.measurements):
             trunk = [m.trunk_deg for m in part.measurements]
-            outline = quality.assess_outline(part.outline, trunk, cfg)
+            thoracic = [m.thorax_deg - m.lumbar_deg if m.split_ok else float("nan") for m in part.measurements]
+            outline = quality.assess_outline(part.outline, trunk, cfg, thoracic)
         legs = float("nan")
         if len(part.leg_vis) == len(part.measurements):
             legs = quality.assess_legs(part.leg_vis, shot.reps, [m.index for m in part.measurements], cfg)

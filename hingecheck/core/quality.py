@@ -280,33 +280,60 @@ class OutlineVerdict:
     roughness_l: float
     hidden: bool
     reason: str = ""
+    upper_back_bend_deg: float = math.nan  # the outline's thoracic part, bent over vs standing (+ flexion)
 
     def to_dict(self) -> dict[str, float | int | bool | str | None]:
         return {
             "frames": self.frames,
-            "standoff_l": round(self.standoff_l, 3) if math.isfinite(self.standoff_l) else None,
-            "hollow_l": round(self.hollow_l, 3) if math.isfinite(self.hollow_l) else None,
-            "roughness_l": round(self.roughness_l, 4) if math.isfinite(self.roughness_l) else None,
+            "standoff_l": _rounded(self.standoff_l, 3),
+            "hollow_l": _rounded(self.hollow_l, 3),
+            "roughness_l": _rounded(self.roughness_l, 4),
+            "upper_back_bend_deg": _rounded(self.upper_back_bend_deg, 1),
             "hidden": self.hidden,
         }
+
+
+def _rounded(x: float, digits: int) -> float | None:
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def upper_back_bend(thoracic_deg: Sequence[float], trunk_deg: Sequence[float]) -> float:
+    """How the outline's upper back (thorax window relative to the thoracolumbar window, absolute degrees per
+    frame) changes from standing (trunk within 10° of its 10th centile) to bent over (within 10° of its 95th
+    centile); NaN when the clip never bends 25° or the outline was not measured. A spine flexes here or stays;
+    a hood bunching behind the neck or a top hanging from the shoulder blades reads strongly negative."""
+    th = np.asarray(thoracic_deg, float)
+    trunk = np.asarray(trunk_deg, float)
+    ok = np.isfinite(th) & np.isfinite(trunk)
+    if ok.sum() < 10:
+        return math.nan
+    lo, hi = np.percentile(trunk[ok], 10), np.percentile(trunk[ok], 95)
+    if hi - lo < 25.0:
+        return math.nan
+    upright, deep = ok & (trunk <= lo + 10.0), ok & (trunk >= hi - 10.0)
+    return float(np.median(th[deep]) - np.median(th[upright]))
 
 
 def assess_outline(
     shapes: Sequence[OutlineShape | None],
     trunk_deg: Sequence[float],
     cfg: QualityConfig | None = None,
+    thoracic_deg: Sequence[float] | None = None,
 ) -> OutlineVerdict:
-    """Judge the back's outline on the upright frames (trunk within 10° of its 10th centile).
+    """Judge the back's outline of one shot from its frames alone (callable before the reps are known).
 
-    Hidden when, standing, the outline stands off the landmark line by more than ``outline_standoff_max_l``
-    with no lumbar hollow left (``outline_hollow_min_l``), or is rougher than ``outline_roughness_max_l``.
-    Dark clothing alone is no reason: a fitted dark hoodie still shows the back's line.
+    Hidden when, standing (trunk within 10° of its 10th centile), the outline stands off the landmark line by
+    more than ``outline_standoff_max_l`` with no lumbar hollow left (``outline_hollow_min_l``), or is rougher
+    than ``outline_roughness_max_l``; or when its upper back bends backwards by more than
+    ``outline_upper_back_bend_deg`` as the trunk bends forward (``upper_back_bend``, from ``thoracic_deg``): the
+    fabric's shape, not the spine's. Dark clothing alone is no reason: a fitted dark top still shows the line.
     """
     cfg = cfg or QualityConfig()
     trunk = np.asarray(trunk_deg, float)
+    bend = upper_back_bend(thoracic_deg, trunk) if thoracic_deg is not None else math.nan
     ok = np.array([s is not None for s in shapes]) & np.isfinite(trunk)
     if ok.sum() < cfg.outline_min_frames:
-        return OutlineVerdict(int(ok.sum()), math.nan, math.nan, math.nan, False)
+        return OutlineVerdict(int(ok.sum()), math.nan, math.nan, math.nan, False, upper_back_bend_deg=bend)
     upright = ok & (trunk <= np.nanpercentile(trunk[ok], 10) + 10.0)
     chosen = [s for s, u in zip(shapes, upright, strict=True) if u and s is not None]
     standoff = float(np.median([s.standoff_l for s in chosen]))
@@ -317,7 +344,9 @@ def assess_outline(
         reason = "the outline of the back stands off the body with no low-back curve (loose clothing)"
     elif math.isfinite(rough) and rough > cfg.outline_roughness_max_l:
         reason = "the outline of the back is folded and bumpy (loose clothing or a hood)"
-    return OutlineVerdict(len(chosen), standoff, hollow, rough, bool(reason), reason)
+    elif math.isfinite(bend) and bend < -cfg.outline_upper_back_bend_deg:
+        reason = "its upper part bends backwards as you bend forward: the shape of a hood or a loose top, not a spine"
+    return OutlineVerdict(len(chosen), standoff, hollow, rough, bool(reason), reason, bend)
 
 
 # ---------------------------------------------------------------- legs hidden
@@ -413,12 +442,16 @@ def decide(
         if yaw_deg > cfg.max_yaw_knee_deg:
             q.support.withhold_codes([KNEE], reason + " (the hip angle the knee rule compares with is off)")
     if outline is not None and outline.hidden:
-        q.support.withhold_codes(LUMBAR_CODES, "clothing hides the line of the back")
+        # the takeover is then judged on the whole back (hip-shoulder line vs the outline's pelvis: the movement
+        # stage's back measure), which clothing does not bend; the low back's timing on the way up needs the
+        # outline's lumbar window itself
+        q.support.withhold_codes([LOW_BACK_RETURN], "clothing hides the line of the low back")
         q.warnings.append(
             Warning_(
                 "back_outline_hidden",
-                "Loose clothing hides the line of your back (" + outline.reason + "), so whether the low back "
-                "rounded could not be judged: those verdicts are left out. Wear a fitted top, tucked in.",
+                "Clothing hides the line of your back (" + outline.reason + "), so whether the low back led the "
+                "way up could not be judged (rounding is judged on the whole back, shoulders to hips). Wear a "
+                "fitted top, tucked in, for the full check.",
             )
         )
     if math.isfinite(leg_vis) and leg_vis < cfg.min_leg_visibility:

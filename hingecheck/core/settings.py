@@ -343,6 +343,13 @@ class QualityConfig:
         " an arm in the outline. Measured: 0.002-0.006 on the devset, the corpus and the real side clips, 0.010-"
         "0.015 on a real gym clip, 0.045 on a rendered hoodie with a hanging arm (lumbar RMSE 9.6 deg)",
     )
+    outline_upper_back_bend_deg: float = setting(
+        10.0,
+        "... or its upper back (thorax vs thoracolumbar window) bends backwards by more than this from standing to"
+        " bent over. Measured (deep minus upright): devset 0.3 to 10.7, rendered loose tops and hoodies -3.8 to "
+        "24.7; the real black hoodie (idds_*_1) -11.3 to -26.6, where the hood bunches behind the neck "
+        "(real_findings.md 1.6); PoseReader's first lifter -15.5/-17.3, other real clips -7.4 to 19.3",
+    )
     min_leg_visibility: float = setting(
         0.35,
         "legs hidden: the better-seen leg's knee/ankle MediaPipe visibility (0 outside the picture) times the "

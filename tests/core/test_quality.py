@@ -187,6 +187,19 @@ def test_assess_outline_hides_a_loose_top_not_a_fitted_one():
     assert not too_few.hidden and too_few.frames == 3
 
 
+def test_an_upper_back_bending_backwards_is_fabric_not_a_spine():
+    trunk = np.r_[np.zeros(30), np.linspace(0, 70, 30), np.full(30, 70.0)]
+    spine = 0.1 * trunk  # a spine's upper back flexes a little as the trunk bends
+    hood = -0.3 * trunk  # a hood bunching behind the neck: the outline bends backwards
+    assert quality.upper_back_bend(spine, trunk) == pytest.approx(7.0, abs=0.5)
+    assert quality.upper_back_bend(hood, trunk) == pytest.approx(-21.0, abs=1.5)
+    assert math.isnan(quality.upper_back_bend(hood, np.zeros(90)))  # never bent over: nothing to judge
+    fitted = [OutlineShape(0.2, 0.04, 0.005)] * 90
+    assert not quality.assess_outline(fitted, trunk, CFG, spine).hidden
+    verdict = quality.assess_outline(fitted, trunk, CFG, hood)
+    assert verdict.hidden and "hood" in verdict.reason and verdict.to_dict()["upper_back_bend_deg"] < -15
+
+
 # ---------------------------------------------------------------- legs and the decision
 
 
@@ -234,7 +247,8 @@ def test_decide_turned_camera_withholds_lumbar_and_knee():
 def test_decide_hidden_outline_and_legs_warn_in_plain_words():
     outline = quality.OutlineVerdict(40, 0.6, -0.02, 0.01, True, "the outline stands off the body")
     q = quality.decide(5.0, outline, 0.1, CFG)
-    assert set(q.support.withheld) == {TAKEOVER, LOW_BACK_RETURN, KNEE}
+    # the takeover stays: it is judged on the whole back (shoulder-hip line vs pelvis), which fabric does not bend
+    assert set(q.support.withheld) == {LOW_BACK_RETURN, KNEE}
     codes = [w.code for w in q.warnings]
     assert codes == ["back_outline_hidden", "legs_hidden"]
     assert "fitted" in q.warnings[0].message
