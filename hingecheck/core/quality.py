@@ -297,7 +297,7 @@ def _rounded(x: float, digits: int) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
-def upper_back_bend(thoracic_deg: Sequence[float], trunk_deg: Sequence[float]) -> float:
+def upper_back_bend(thoracic_deg: Sequence[float] | np.ndarray, trunk_deg: Sequence[float] | np.ndarray) -> float:
     """How the outline's upper back (thorax window relative to the thoracolumbar window, absolute degrees per
     frame) changes from standing (trunk within 10° of its 10th centile) to bent over (within 10° of its 95th
     centile); NaN when the clip never bends 25° or the outline was not measured. A spine flexes here or stays;
