@@ -325,7 +325,17 @@ class Shot:
     calibration: Calibration
     series: AngleSeries
     reps: list[Rep]
+    back_measure: str = "lumbar"  # what the takeover was judged on: lumbar, or spine where the outline is clothing
     quality: quality.ShotQuality | None = None
+
+
+def shot_outline(part: Measured, cfg: QualityConfig) -> quality.OutlineVerdict | None:
+    """The shot's back outline judged on its standing frames (None when the pass kept no outline numbers)."""
+    if len(part.outline) != len(part.measurements):
+        return None
+    trunk = [m.trunk_deg for m in part.measurements]
+    thoracic = [m.thorax_deg - m.lumbar_deg if m.split_ok else float("nan") for m in part.measurements]
+    return quality.assess_outline(part.outline, trunk, cfg, thoracic)
 
 
 def analyse_shots(
@@ -352,8 +362,11 @@ def analyse_shots(
             t0, t1 = part.measurements[0].time_s, part.measurements[-1].time_s
             window = window_s if t0 <= window_s[0] <= t1 else None
         calibration, series = angles_from(part, settings, window)
-        reps = analyse_reps(series, settings, start_at_bottom=calibration.source == "lockouts")
-        shots.append(Shot(start, stop, calibration, series, reps))
+        # where clothing shapes the outline, the takeover is judged on the whole back instead of its lumbar window
+        outline = shot_outline(part, settings.quality)
+        back = "spine" if outline is not None and outline.hidden else "lumbar"
+        reps = analyse_reps(series, settings, start_at_bottom=calibration.source == "lockouts", back_measure=back)
+        shots.append(Shot(start, stop, calibration, series, reps, back_measure=back))
     choice = choose_exercise(
         exercise,
         [r for s in shots for r in s.reps],
@@ -365,7 +378,9 @@ def analyse_shots(
     if choice.name != "hinge":
         for shot in shots:
             bottom = shot.calibration.source == "lockouts"
-            shot.reps = analyse_reps(shot.series, settings, start_at_bottom=bottom, exercise=choice.name)
+            shot.reps = analyse_reps(
+                shot.series, settings, start_at_bottom=bottom, exercise=choice.name, back_measure=shot.back_measure
+            )
     return shots, choice
 
 
@@ -386,11 +401,7 @@ def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot],
     withheld = quality.VerdictSupport()
     for k, shot in enumerate(shots):
         part = measured.part(shot.start, shot.stop)
-        outline = None
-        if len(part.outline) == len(part.measurements):
-            trunk = [m.trunk_deg for m in part.measurements]
-            thoracic = [m.thorax_deg - m.lumbar_deg if m.split_ok else float("nan") for m in part.measurements]
-            outline = quality.assess_outline(part.outline, trunk, cfg, thoracic)
+        outline = shot_outline(part, cfg)
         legs = float("nan")
         if len(part.leg_vis) == len(part.measurements):
             legs = quality.assess_legs(part.leg_vis, shot.reps, [m.index for m in part.measurements], cfg)

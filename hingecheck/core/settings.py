@@ -145,6 +145,13 @@ class FaultConfig:
         "silhouette under-reads a stoop's lumbar by ~20% (19° measured for 23° true); the share below "
         "separates deep good hinges",
     )
+    spine_tolerance_deg: float = setting(
+        30.0,
+        "whole-back flexion (the hip→shoulder line's inclination minus the outline's pelvic tilt: lumbar and "
+        "thoracic together) beyond this is a takeover when the outline's lumbar window cannot be trusted (loose "
+        "clothing: the fabric, not the spine, shapes it). Measured on real kettlebell deadlifts, one lifter in a "
+        "hoodie (TBY66): correct reps 18.5–27.8°, rounded 35.0–55.5°; YFGD good floor deadlifts ≤ 30.1°",
+    )
     min_lumbar_share: float = setting(
         0.35,
         "... and the lumbar carries at least this share of lumbar + pelvic tilt (of trunk motion when pelvic "

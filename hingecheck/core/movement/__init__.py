@@ -39,7 +39,11 @@ def track(series: AngleSeries, tracker: RepTracker) -> list[Rep]:
 
 
 def analyse_reps(
-    series: AngleSeries, settings: Settings, start_at_bottom: bool | None = None, exercise: str = "hinge"
+    series: AngleSeries,
+    settings: Settings,
+    start_at_bottom: bool | None = None,
+    exercise: str = "hinge",
+    back_measure: str = "lumbar",
 ) -> list[Rep]:
     """Offline entry point: stream the whole series through the rep tracker (``RepTracker`` for the options)."""
-    return track(series, RepTracker.from_settings(settings, start_at_bottom, exercise))
+    return track(series, RepTracker.from_settings(settings, start_at_bottom, exercise, back_measure))

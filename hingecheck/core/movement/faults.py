@@ -80,12 +80,14 @@ class FaultJudge:
     condition into a fault, and raising each fault at most once per rep. Each rule is a small class of its own.
     """
 
-    def __init__(self, config: FaultConfig, profile: ExerciseProfile | None = None) -> None:
+    def __init__(
+        self, config: FaultConfig, profile: ExerciseProfile | None = None, back_measure: str = "lumbar"
+    ) -> None:
         from hingecheck.core.movement.rules import make_rules
 
         self.cfg = config
         self.found: dict[str, Fault] = {}
-        self.rules = make_rules(config, profile or HingeProfile())
+        self.rules = make_rules(config, profile or HingeProfile(), back_measure)
         self._run_start: dict[str, int | None] = {rule.code: None for rule in self.rules}
         self._avg_cache: dict[tuple[str, int], float] = {}
 
@@ -173,6 +175,8 @@ def fault_message(fault: Fault) -> str:
     if fault.code == "spinal_flexion_takeover":
         cap = d.get("hinge_capacity_deg")
         where = f" from {cap:.0f}° of hip flexion" if cap is not None and math.isfinite(cap) else ""
+        if "spine_deg" in d:
+            return f"back rounded {n('spine_deg')}{where}"
         return f"low back rounded {n('lumbar_deg')}{where}"
     if fault.code == "extension_from_low_back":
         lead = d.get("lumbar_lead_s")

@@ -133,6 +133,7 @@ class RepTracker:
         faults: FaultConfig | None = None,
         start_at_bottom: bool | None = None,
         profile: ExerciseProfile | None = None,
+        back_measure: str = "lumbar",
     ) -> None:
         """``start_at_bottom``: True when the lift is known to start at the bottom (no stand before the first
         rep: the standing reference came from the lockouts), so a stream that begins bent over begins with a
@@ -141,6 +142,7 @@ class RepTracker:
         self.fault_cfg = faults or FaultConfig()
         self.start_at_bottom = start_at_bottom
         self.profile = profile or HingeProfile()  # the exercise's squat rule
+        self.back_measure = back_measure  # lumbar (the outline's lumbar window) or spine (where it is clothing)
         self.state = State.UNKNOWN
         self.reps: list[Rep] = []
         self._lookback: deque[_Entry] = deque()
@@ -157,10 +159,14 @@ class RepTracker:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, start_at_bottom: bool | None = None, exercise: str = "hinge"
+        cls,
+        settings: Settings,
+        start_at_bottom: bool | None = None,
+        exercise: str = "hinge",
+        back_measure: str = "lumbar",
     ) -> RepTracker:
         """A tracker with the settings' rep and fault thresholds and the exercise's profile."""
-        return cls(settings.reps, settings.faults, start_at_bottom, settings.profile(exercise))
+        return cls(settings.reps, settings.faults, start_at_bottom, settings.profile(exercise), back_measure)
 
     # -- standing reference -------------------------------------------------------------------------------
     @property
@@ -485,7 +491,13 @@ class RepTracker:
         # descent sit within the standing tolerance, and rep after rep they would ratchet the reference up
         while self._standing and entries and self._standing[-1][0] > entries[0][0]:
             self._standing.pop()
-        cur = _Active(frames, FaultJudge(self.fault_cfg, self.profile), base, partial_start, pull_first=pull_first)
+        cur = _Active(
+            frames,
+            FaultJudge(self.fault_cfg, self.profile, self.back_measure),
+            base,
+            partial_start,
+            pull_first=pull_first,
+        )
         for _, _, d, _ in entries:
             if _finite(d):
                 cur.track_peak(d)

@@ -42,43 +42,61 @@ class Rule:
 
 
 class SpinalFlexionTakeover(Rule):
-    """The lumbar rounds past tolerance and carries a large share of the motion.
+    """The back rounds past tolerance and carries a large share of the motion.
 
-    Also judged in the return (a stalled, noisy hip can look like a return while the lumbar still rounds);
-    harmless there, since a normal return has little lumbar flexion left when its ratio rises. Averaged like the
-    onset rule, so one noisy frame neither makes nor breaks the run.
+    Judged on the outline's lumbar window (``measure="lumbar"``), or, where the outline is clothing rather than
+    the back (a hoodie's fabric shapes the lumbar window), on the whole back: the hip→shoulder line's inclination
+    minus the outline's pelvic tilt (``measure="spine"``), with its own, larger tolerance (it holds the thoracic
+    flexion too). Also judged in the return (a stalled, noisy hip can look like a return while the back still
+    rounds) and in a pull-first rep's lowering. Averaged like the onset rule, so one noisy frame neither makes nor
+    breaks the run.
     """
 
     code = "spinal_flexion_takeover"
-    phases = frozenset({"descent", "return"})
+    phases = frozenset({"descent", "return", "lowering"})
+
+    def __init__(self, cfg: FaultConfig, measure: str = "lumbar") -> None:
+        super().__init__(cfg)
+        self.measure = measure
+        self.tolerance = cfg.lumbar_tolerance_deg if measure == "lumbar" else cfg.spine_tolerance_deg
+
+    def back(self, judge: FaultJudge, frames: RepFrames, i: int) -> float:
+        """The back's flexion at ``i`` (averaged within-rep change) by this rule's measure."""
+        if self.measure == "lumbar":
+            return judge.avg(frames, "lumbar", i)
+        return judge.avg(frames, "trunk", i) - judge.avg(frames, "pelvic", i)
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
         cfg = self.cfg
-        lum_avg = judge.avg(frames, "lumbar", i)
-        if not (math.isfinite(frames.rise("lumbar", i)) and math.isfinite(lum_avg)):
+        back = self.back(judge, frames, i)
+        if not (
+            math.isfinite(frames.rise("lumbar" if self.measure == "lumbar" else "trunk", i)) and math.isfinite(back)
+        ):
             return None
         pel_avg, trunk_avg = judge.avg(frames, "pelvic", i), judge.avg(frames, "trunk", i)
-        total = lum_avg + pel_avg if math.isfinite(pel_avg) else trunk_avg
-        share = lum_avg / total if math.isfinite(total) and total >= cfg.share_min_motion_deg else NAN
-        return lum_avg >= cfg.lumbar_tolerance_deg and share >= cfg.min_lumbar_share
+        total = back + pel_avg if math.isfinite(pel_avg) else trunk_avg
+        share = back / total if math.isfinite(total) and total >= cfg.share_min_motion_deg else NAN
+        return back >= self.tolerance and share >= cfg.min_lumbar_share
 
     def place(self, judge: FaultJudge, frames: RepFrames, at: int) -> int:
-        """Where the (averaged) lumbar change last rose past tolerance before ``at``: the takeover's time.
+        """Where the (averaged) back flexion last rose past tolerance before ``at``: the takeover's time.
 
-        The rule also needs the lumbar share, which can creep past its threshold long after the lumbar passed
-        tolerance (hip and lumbar rising together): its crossing moves by tens of frames with a degree of noise,
-        whereas the lumbar passing tolerance on its way up is well defined.
+        The rule also needs the share, which can creep past its threshold long after the back passed tolerance
+        (hip and back rising together): its crossing moves by tens of frames with a degree of noise, whereas the
+        back passing tolerance on its way up is well defined.
         """
         k = at
         while k > 0:
-            prev = judge.avg(frames, "lumbar", k - 1)
-            if math.isfinite(prev) and prev < self.cfg.lumbar_tolerance_deg:
+            prev = self.back(judge, frames, k - 1)
+            if math.isfinite(prev) and prev < self.tolerance:
                 break
             k -= 1
         return k
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
-        return {"lumbar_deg": frames.rise("lumbar", at)}
+        if self.measure == "lumbar":
+            return {"lumbar_deg": frames.rise("lumbar", at)}
+        return {"spine_deg": frames.rise("trunk", at) - frames.rise("pelvic", at)}
 
 
 class KneeDominant(Rule):
@@ -185,10 +203,10 @@ class LockoutHyperextension(Rule):
         return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
 
 
-def make_rules(cfg: FaultConfig, profile: ExerciseProfile) -> list[Rule]:
-    """Fresh rule instances for one rep (some keep running state)."""
+def make_rules(cfg: FaultConfig, profile: ExerciseProfile, back_measure: str = "lumbar") -> list[Rule]:
+    """Fresh rule instances for one rep (some keep running state); ``back_measure``: lumbar or spine."""
     return [
-        SpinalFlexionTakeover(cfg),
+        SpinalFlexionTakeover(cfg, back_measure),
         KneeDominant(cfg, profile),
         ExtensionFromLowBack(cfg),
         LockoutHyperextension(cfg),
