@@ -66,7 +66,13 @@ def run_serve(args: argparse.Namespace) -> int:
         secure_cookies=args.secure_cookies,
         keep_originals=args.keep_originals,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # a server keeps a log: the portal's own events (uploads, jobs, logins) at INFO with timestamps on stderr
+    serve_log = logging.getLogger("hingecheck.serve")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    serve_log.addHandler(handler)
+    serve_log.setLevel(logging.INFO)
+    serve_log.propagate = False
     app = create_app(config)
     print(f"hingecheck portal: {config.base_url}/  (data in {config.data_dir}, {config.workers} worker(s))", flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=5)

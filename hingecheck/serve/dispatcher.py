@@ -170,9 +170,18 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop taking jobs (a running analysis is resumed at the next start)."""
+        """Stop taking jobs; running ones go back to the queue and are redone at the next start."""
         self._stop.set()
         self._wake.set()
+        with self._lock:
+            running = sorted(self._running)
+        conn = connect(db_path(self.data_dir))
+        try:
+            jobs.release(conn, running)
+        except sqlite3.Error:
+            log.exception("cannot put the running jobs back in the queue (the next start will)")
+        finally:
+            conn.close()
         if self._dask is not None:
             self._dask.close()
         self._lock_file.close()  # releases the flock
@@ -235,6 +244,9 @@ class Dispatcher:
                 executor = LocalExecutor(1, self.config.timeout_s)
             log.info("job %d running (attempt %d)", job_id, row["attempts"])
             executor.run([job], lambda _job, result: outcome.append(result))
+            if self._stop.is_set():  # shutting down: the worker was stopped with us, the job is queued again
+                shutil.rmtree(partial, ignore_errors=True)
+                return
             result = outcome[0] if outcome else JobResult(job_id, "error", "the analysis ended without a result")
             keyed = {**dict(row), "settings_hash": self.settings_hash, "model_sha256": self.model_sha256}
             state = ingest(conn, store, self.data_dir, keyed, result, partial)

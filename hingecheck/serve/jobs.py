@@ -91,6 +91,19 @@ def claim(conn: sqlite3.Connection) -> sqlite3.Row | None:
     return row
 
 
+def release(conn: sqlite3.Connection, job_ids: list[int]) -> None:
+    """Put running jobs back in the queue on an orderly shutdown (the attempt does not count against them)."""
+    if not job_ids:
+        return
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_until = NULL "
+            "WHERE id = ? AND state = 'running'",
+            [(j,) for j in job_ids],
+        )
+    log.info("%d running job(s) put back in the queue for the next start", len(job_ids))
+
+
 def heartbeat(conn: sqlite3.Connection, job_ids: list[int]) -> None:
     """Renew the leases of the jobs this server is running."""
     if not job_ids:

@@ -101,3 +101,13 @@ def test_folders_no_job_owns_are_removed_at_start(portal):
     conn.close()
     assert sorted(p.name for p in (portal.data / "uploads").iterdir() if not p.name.startswith(".")) == [uuid]
     assert [p.name for p in (portal.data / "results").iterdir()] == [uuid]
+
+
+def test_an_orderly_shutdown_does_not_count_as_an_attempt(portal):
+    portal.upload(portal.client(), "Anna")
+    row = portal_claim(portal)
+    assert row["attempts"] == 1
+    conn = portal.conn()
+    jobs.release(conn, [int(row["id"])])
+    assert tuple(conn.execute("SELECT state, attempts FROM jobs").fetchone()) == ("queued", 0)
+    conn.close()
