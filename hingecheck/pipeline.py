@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from hingecheck.core.kinematics import Calibration, FrameMeasurement, SagittalMe
 from hingecheck.core.kinematics.sagittal import dorsal_unit
 from hingecheck.core.kinematics.view import estimate_yaw_deg
 from hingecheck.core.movement.exercise import ExerciseChoice, choose_exercise
+from hingecheck.core.movement.rom import BackRange, add_range_shares, faults_for_range
 from hingecheck.core.settings import PoseConfig, QualityConfig, Settings
 from hingecheck.core.types import (
     LEFT_HIP,
@@ -53,6 +55,7 @@ class AnalyzeOptions:
     num_poses: int | None = None  # None: from settings
     max_width: int | None = 1280  # larger frames are scaled down: MediaPipe works at 256 px anyway
     exercise: str | None = None  # auto (detected) or one of core.settings.EXERCISES; None: [exercise] name
+    back_range: BackRange | None = None  # the person's own range (range test): takeovers judged as a share of it
 
     @property
     def output_options(self) -> OutputOptions:
@@ -256,6 +259,8 @@ def analyze(
     """Analyse one video. Raises HingecheckError subclasses (with a one-line reason) for unusable input."""
     options = options or AnalyzeOptions()
     settings = settings or load_settings(options.config_path)
+    if options.back_range is not None:  # the person's own range replaces the population tolerances
+        settings = dataclasses.replace(settings, faults=faults_for_range(settings.faults, options.back_range))
     model = model or resolve_model(options.model_path)
     pose_settings = settings.pose
     num_poses = options.num_poses or configured_num_poses(settings)
@@ -312,6 +317,8 @@ def analyze(
         return result
     result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
     apply_quality(result, measured, shots, settings)
+    add_range_shares(result.reps, options.back_range)
+    result.back_range = options.back_range.to_dict() if options.back_range is not None else None
     result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
     return result
 

@@ -46,6 +46,7 @@ class AnalysisResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # name → file name inside OUTDIR
     exercise: dict[str, Any] = field(default_factory=dict)  # name, detected (or given), reason
+    back_range: dict[str, Any] | None = None  # the person's own range the takeovers were judged against, if any
     source_path: str = ""  # the analysed file ("" for a live session without a recording)
     output_options: OutputOptions = field(default_factory=OutputOptions)
     # fault code → plain reason, for verdicts the clip could not support (core/quality.py); their faults are

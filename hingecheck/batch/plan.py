@@ -12,7 +12,7 @@ import json
 import shutil
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from hingecheck.batch.discovery import (
 )
 from hingecheck.batch.store import STORED_STATUSES, RecordingKey, ResultStore
 from hingecheck.batch.worker import SOURCE_FILE, Job, JobResult
+from hingecheck.core.movement.rom import BackRange
 from hingecheck.io.sinks import atomic_open
 from hingecheck.pipeline import AnalyzeOptions
 
@@ -61,7 +62,8 @@ class BatchRequest:
 
 
 def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
-    """Everything that changes the outputs besides the video and the model: thresholds, output options, version."""
+    """Everything that changes the outputs besides the video and the model: thresholds, output options, exercise,
+    the client's range test, version."""
     from hingecheck import __version__
 
     blob = json.dumps(
@@ -72,6 +74,8 @@ def run_settings_hash(settings_hash: str, options: AnalyzeOptions) -> str:
             "blur_faces": options.blur_faces,
             "max_width": options.max_width,
             "num_poses": options.num_poses,
+            "exercise": options.exercise,
+            "back_range": options.back_range.to_dict() if options.back_range is not None else None,
         },
         sort_keys=True,
     )
@@ -97,6 +101,8 @@ class Batch:
         self.model = resolve_model(request.options.model_path)
         self.options = AnalyzeOptions(**{**vars(request.options), "model_path": self.model.path})
         self.settings_hash = run_settings_hash(settings.hash, self.options)
+        self._settings_digest = settings.hash
+        self._client_options: dict[str, tuple[AnalyzeOptions, str]] = {}
         self.items: list[Item] = []
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.executor_description = ""
@@ -126,7 +132,8 @@ class Batch:
             except BatchError as exc:
                 item.status, item.message = "error", str(exc)
                 continue
-            key = RecordingKey(item.content_sha256, self.settings_hash, self.model.sha256)
+            options, settings_hash = self.options_for(store, item.client)
+            key = RecordingKey(item.content_sha256, settings_hash, self.model.sha256)
             if key in claimed:
                 first = claimed[key]
                 item.status = "skipped_unchanged"
@@ -136,8 +143,19 @@ class Batch:
             claimed[key] = item
             if not self.req.force and self._already_done(store, item, key):
                 continue
-            jobs.append(self._job(len(self.items) - 1, item))
+            jobs.append(self._job(len(self.items) - 1, item, options, settings_hash))
         return jobs
+
+    def options_for(self, store: ResultStore, client: str) -> tuple[AnalyzeOptions, str]:
+        """A client's analysis options (with their newest range test, if any) and the settings hash they give."""
+        if client not in self._client_options:
+            stored = store.latest_range(client)
+            if stored is None:
+                self._client_options[client] = (self.options, self.settings_hash)
+            else:
+                options = replace(self.options, back_range=BackRange.from_dict(stored))
+                self._client_options[client] = (options, run_settings_hash(self._settings_digest, options))
+        return self._client_options[client]
 
     def output_dir_for(self, item: Item) -> Path:
         """OUTDIR/<client>/<safe-stem>-<hash of the relative path>; refuses anything outside OUTDIR."""
@@ -197,7 +215,7 @@ class Batch:
         else:
             item.recorded_at, item.recorded_at_source = file_mtime_iso(item.path), "mtime"
 
-    def _job(self, index: int, item: Item) -> Job:
+    def _job(self, index: int, item: Item, options: AnalyzeOptions, settings_hash: str) -> Job:
         assert item.output_dir is not None and item.content_sha256 is not None
         partial = item.output_dir.parent / f"{PARTIAL_PREFIX}{item.output_dir.name}-{uuid.uuid4().hex[:8]}"
         return Job(
@@ -207,9 +225,9 @@ class Batch:
             client=item.client,
             final_dir=str(item.output_dir),
             partial_dir=str(partial),
-            options=self.options,
+            options=options,
             content_sha256=item.content_sha256,
-            settings_hash=self.settings_hash,
+            settings_hash=settings_hash,
             model_sha256=self.model.sha256,
         )
 

@@ -80,6 +80,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE recordings ADD COLUMN fault_counts_json TEXT NOT NULL DEFAULT '{}';
     """,
+    # 3: each client's back range from their range tests (hingecheck calibrate); the newest one is used
+    """
+    CREATE TABLE client_ranges (
+        id INTEGER PRIMARY KEY,
+        client TEXT NOT NULL,
+        measured_at TEXT NOT NULL,          -- ISO 8601
+        source_path TEXT NOT NULL,          -- the range-test clip
+        range_json TEXT NOT NULL            -- core.movement.rom.BackRange.to_dict()
+    );
+    CREATE INDEX client_ranges_client ON client_ranges (client, measured_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -268,6 +279,28 @@ class ResultStore:
                         conn, "faults", {"recording_id": rec_id, "rep_index": int(rep["index"]), **_fault_row(fault)}
                     )
         return rec_id
+
+    def save_range(
+        self, client: str, back_range: dict[str, Any], source_path: str, measured_at: str | None = None
+    ) -> int:
+        """Remember a client's range test (``BackRange.to_dict()``); returns its row id."""
+        when = measured_at or datetime.now(UTC).isoformat(timespec="seconds")
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO client_ranges (client, measured_at, source_path, range_json) VALUES (?, ?, ?, ?)",
+                (client, when, source_path, json.dumps(back_range, sort_keys=True)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def latest_range(self, client: str) -> dict[str, Any] | None:
+        """The client's newest range test (``BackRange.to_dict()`` plus ``measured_at``), or None."""
+        row = self.conn.execute(
+            "SELECT measured_at, range_json FROM client_ranges WHERE client = ? ORDER BY measured_at DESC, id DESC",
+            (client,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row["range_json"]), "measured_at": row["measured_at"]}
 
     # --- reads --------------------------------------------------------------------------------------
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hingecheck.cli.options import add_analysis_options, analysis_option_values, parse_window
+
+if TYPE_CHECKING:
+    from hingecheck.core.movement.rom import BackRange
 
 
 def add_subcommand(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +23,12 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
         metavar="START:END",
         help="seconds of still standing to use as the zero posture (default: found automatically)",
     )
+    p.add_argument(
+        "--client",
+        metavar="NAME",
+        help="judge takeovers against this client's own range (their newest `hingecheck calibrate` in --db)",
+    )
+    p.add_argument("--db", default="results.sqlite", metavar="PATH", help="results database for --client")
     add_analysis_options(p)
     p.set_defaults(func=run_analyze)
 
@@ -29,7 +39,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     from hingecheck.cli.progress import video_progress
     from hingecheck.pipeline import AnalyzeOptions
 
-    options = AnalyzeOptions(calibration_s=args.calibration, **analysis_option_values(args))
+    options = AnalyzeOptions(
+        calibration_s=args.calibration, back_range=client_range(args.client, args.db), **analysis_option_values(args)
+    )
     out = Path(args.out)
     with video_progress(args.video) as progress:
         result = analyze_to_dir(args.video, out, options, progress=progress)
@@ -37,6 +49,25 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     print_summary(result, out)
     return 0 if result.ok else 2
+
+
+def client_range(client: str | None, db: str) -> BackRange | None:
+    """The client's newest range test from the results database (None without --client); says which is used."""
+    from hingecheck.batch.store import ResultStore
+    from hingecheck.core.movement.rom import BackRange
+
+    if client is None:
+        return None
+    path = Path(db)
+    stored = None
+    if path.is_file():
+        with ResultStore(path) as store:
+            stored = store.latest_range(client)
+    if stored is None:
+        print(f"no range test for {client} in {db}: the population tolerances are used (see hingecheck calibrate)")
+        return None
+    print(f"{client}'s range test of {stored['measured_at']} is used")
+    return BackRange.from_dict(stored)
 
 
 def add_models_subcommand(sub: argparse._SubParsersAction) -> None:

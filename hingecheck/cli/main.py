@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import cv2  # noqa: F401, I001
 
 from hingecheck import __version__
-from hingecheck.cli import analyze, batch, history, live
+from hingecheck.cli import analyze, batch, calibrate, history, live
 from hingecheck.cli import clients as clients_cli
 from hingecheck.cli import serve as serve_cli
 from hingecheck.cli import users as users_cli
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hingecheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     analyze.add_subcommand(sub)
+    calibrate.add_subcommand(sub)
     live.add_subcommand(sub)
     batch.add_subcommand(sub)
     history.add_subcommand(sub)

@@ -152,6 +152,14 @@ class FaultConfig:
         "clothing: the fabric, not the spine, shapes it). Measured on real kettlebell deadlifts, one lifter in a "
         "hoodie (TBY66): correct reps 18.5–27.8°, rounded 35.0–55.5°; YFGD good floor deadlifts ≤ 30.1°",
     )
+    range_share_tolerance: float = setting(
+        0.6,
+        "with the person's own range measured (hingecheck calibrate), a takeover is flexion beyond this share of "
+        "their full forward bend, on the same measure (lumbar window or whole back). Project choice: good real "
+        "lifts already use a large share of the range (the population tolerances above are 25–40 % of a 40–60° "
+        "lumbar range, set for rendered ideal hinges), so more than three fifths of one's own full bend is past "
+        "what a coach calls a neutral, braced back",
+    )
     min_lumbar_share: float = setting(
         0.35,
         "... and the lumbar carries at least this share of lumbar + pelvic tilt (of trunk motion when pelvic "

@@ -262,6 +262,9 @@ class Rep:
     hold_s: float | None = measure(None, digits=3, doc="duration of the hold at the bottom")
     return_s: float | None = measure(None, digits=3, doc="duration of the return")
     start_position: str = measure("standing", doc="standing (down, then up) or bottom (pull first, then lower)")
+    lumbar_range_share: float | None = measure(
+        None, digits=3, doc="peak lumbar flexion as a share of the person's own range (range test); empty without"
+    )
     faults: list[Fault] = field(default_factory=list, metadata={"digits": "nested", "doc": "faults found"})
 
     @property

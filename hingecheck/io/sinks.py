@@ -149,6 +149,7 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
         "facing": result.facing,
         "calibration": result.calibration,
         "exercise": result.exercise,
+        "back_range": result.back_range,  # null: the population tolerances were used
         "model": result.model,
         "settings_hash": result.settings_hash,
         "config_source": result.config_source,
