@@ -16,7 +16,7 @@ import numpy as np
 
 from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, calibrate
-from hingecheck.core.kinematics.calibration import standing_frames
+from hingecheck.core.kinematics.calibration import STAND_BEFORE_BEND_DEG, lockout_frames, standing_frames
 from hingecheck.core.movement import RepTracker
 from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
 from hingecheck.core.settings import LiveConfig, Settings
@@ -187,9 +187,17 @@ def smooth_frame(smoother: LiveAngleSmoother, angles: FrameAngles) -> FrameAngle
     return smoother.filter(angles)
 
 
-def make_rep_tracker(settings: Settings) -> RepTracker:
-    """movement.RepTracker built from the settings (exactly as analyse_reps builds it)."""
-    return RepTracker.from_settings(settings)
+def make_rep_tracker(settings: Settings, calibration: Calibration | None = None, exercise: str = "auto") -> RepTracker:
+    """movement.RepTracker built from the settings as analyse_reps builds it, for this calibration.
+
+    A calibration on a lockout means the lift starts at the bottom (pull first). Live mode cannot wait for the
+    whole set to detect the exercise: "auto" takes a deadlift after a lockout calibration and the generic hinge
+    after a stand (pass the exercise for a kettlebell deadlift's knee rule).
+    """
+    bottom = calibration is not None and calibration.source == "lockouts"
+    if exercise == "auto":
+        exercise = "deadlift" if bottom else "hinge"
+    return RepTracker.from_settings(settings, start_at_bottom=True if bottom else None, exercise=exercise)
 
 
 @dataclass
@@ -262,9 +270,10 @@ class LiveCoach:
     calibration are then replayed once more with it, so every frame is read with the same zeros as offline.
     """
 
-    def __init__(self, settings: Settings, cfg: LiveConfig | None = None) -> None:
+    def __init__(self, settings: Settings, cfg: LiveConfig | None = None, exercise: str | None = None) -> None:
         self.settings = settings
         self.cfg = cfg or settings.live
+        self.exercise = exercise or settings.exercise.name  # auto or one of core.settings.EXERCISES
         self.angles: list[FrameAngles | None] = []  # one per processed frame (None until calibrated)
         self.reps: list[Rep] = []
         self.calibrations: list[Calibration] = []
@@ -280,7 +289,7 @@ class LiveCoach:
 
     def _reset_tracking(self) -> None:
         self._smoother = make_live_smoother(self.cfg)
-        self._tracker = make_rep_tracker(self.settings)
+        self._tracker = make_rep_tracker(self.settings, None, self.exercise)
         self._pending: list[FrameMeasurement] = []  # measurements since the (re)calibration began
         self._tracked: list[FrameMeasurement] = []  # measurements tracked while the calibration can still change
         self._rep_offset = len(self.reps)
@@ -323,6 +332,9 @@ class LiveCoach:
             window = (self._pending[start_before].time_s, self._pending[start_before].time_s + still_before)
         if window is not None:
             return self._calibrate_and_replay(window, framing)
+        lockout = self._first_lockout()
+        if lockout is not None:  # no stand before the lift: it started at the bottom (a deadlift from the floor)
+            return self._calibrate_and_replay(lockout, framing, source="lockouts")
         progress = min(self._stillness.duration_s / self.cfg.calibration_s, 1.0)
         guidance = framing.problem or (
             "stand still, side-on" if self._stillness.duration_s < 0.2 else "hold still… calibrating"
@@ -352,12 +364,35 @@ class LiveCoach:
         times = [m.time_s for m, keep in zip(candidates, chosen, strict=True) if keep]
         return (times[0], times[-1]) if times else still_s
 
-    def _calibrate_and_replay(self, still_s: tuple[float, float], framing: FramingCheck) -> CoachUpdate:
-        calibration = calibrate(self._pending, window_s=self._standing_window(still_s))
+    def _first_lockout(self) -> tuple[float, float] | None:
+        """The first lockout (top of a rep) among the buffered frames, once it has ended, when the frames before
+        it were bent over: the lift started at the bottom, and its top is the standing reference (as analyze
+        takes it from the lockouts when no stand comes first)."""
+        if len(self._pending) < 3:
+            return None
+        sel, _ = lockout_frames(self._pending)
+        runs = np.flatnonzero(np.diff(np.concatenate([[0], sel.astype(np.int8), [0]])))
+        if len(runs) < 2 or runs[1] >= len(self._pending):  # none, or the first one is still going on
+            return None
+        first, end = int(runs[0]), int(runs[1]) - 1
+        trunk = np.array([m.trunk_deg for m in self._pending[:first]], float)
+        top = float(np.nanmedian([m.trunk_deg for m in self._pending[first : end + 1]]))
+        if not (np.isfinite(trunk).any() and np.nanmax(trunk) >= top + STAND_BEFORE_BEND_DEG):
+            return None
+        return self._pending[first].time_s, self._pending[end].time_s
+
+    def _calibrate_and_replay(
+        self, still_s: tuple[float, float], framing: FramingCheck, source: str = "stand"
+    ) -> CoachUpdate:
+        window = still_s if source == "lockouts" else self._standing_window(still_s)
+        calibration = calibrate(self._pending, window_s=window)
         if not calibration.found:
             self._stillness.reset()
             return CoachUpdate(None, self.state, "stand still, side-on", 0.0, framing)
+        if source == "lockouts":
+            calibration.source, calibration.n_lockouts = "lockouts", 1
         self.calibrations.append(calibration)
+        self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
         self.state = "tracking"
         pending, self._pending = self._pending, []
         update = None
@@ -388,7 +423,7 @@ class LiveCoach:
         announced = len(self.reps) - self._rep_offset
         del self.reps[self._rep_offset :]
         self._smoother = make_live_smoother(self.cfg)
-        self._tracker = make_rep_tracker(self.settings)
+        self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
         reps: list[Rep] = []
         for frame in history[:-1]:
             reps += self._track_frame(calibration, frame, framing).reps_done
@@ -448,6 +483,7 @@ class LiveCoach:
             calibration = calibrate(all_measurements)
             if calibration.found:
                 self.calibrations.append(calibration)
+                self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
                 self.state = "tracking"
                 for m in pending:
                     self._track(m, FramingCheck(True, True, ""))

@@ -236,7 +236,7 @@ class _SessionLoop:
         self.slot = LatestFrameSlot()
         self.capture = CaptureThread(source, self.slot)
         self.measurer = SagittalMeasurer()
-        self.coach = LiveCoach(session.settings, session.cfg)
+        self.coach = LiveCoach(session.settings, session.cfg, session.options.exercise)
         self.poses: list[PoseFrame] = []
         self.measurements: list[FrameMeasurement] = []
         self.luma: list[float] = []

@@ -24,6 +24,7 @@ from hingecheck.core.types import (
     RIGHT_HIP,
     RIGHT_KNEE,
     RIGHT_SHOULDER,
+    AngleSeries,
     PoseFrame,
 )
 
@@ -120,3 +121,37 @@ def test_coach_rereads_the_frames_it_tracked_before_the_zero_was_fixed(coached):
     # every frame, including those tracked with the standing zero before the arm-free one was fixed
     np.testing.assert_allclose(got, expected, atol=1e-9)
     assert len(coach.reps) == 2 and not any(r.partial for r in coach.reps)
+
+
+def _floor_session() -> list[FrameMeasurement]:
+    """A deadlift from the floor: bent over at the bar, two pulls to lockout and back down, ending at the bar."""
+    bottom = np.full(int(0.8 * FPS), 60.0)
+    pull = 60 * np.cos(np.linspace(0, np.pi / 2, 30)) ** 2
+    top = np.zeros(int(0.5 * FPS))
+    lower = 60 * np.sin(np.linspace(0, np.pi / 2, 30)) ** 2
+    tilts = np.concatenate([bottom, pull, top, lower, np.full(6, 60.0), pull, top, lower, np.full(20, 60.0)])
+    return [_measurement(i, float(t), arm_share=0.0, pelvis_bias_deg=0.0) for i, t in enumerate(tilts)]
+
+
+def test_a_lift_from_the_floor_is_calibrated_on_its_first_lockout_and_replayed():
+    """No stand before the lift: live takes the first lockout as the standing reference (as analyze takes the
+    lockouts), replays the pull it missed, and counts each pull-and-lower once, as analyze does."""
+    from hingecheck.core.movement import analyse_reps
+
+    measurements = _floor_session()
+    coach = LiveCoach(Settings())
+    for m in measurements:
+        coach.step(_side_on_pose(m.index), m)
+    coach.finish(measurements)
+    live = coach.calibrations[-1]
+    assert live.source == "lockouts"
+    first_top = 24 + 30  # frames of the set-up and the first pull
+    start = next(m.index for m in measurements if m.time_s >= live.start_s)
+    assert first_top - 8 <= start <= first_top + 15  # the slow end of the pull counts as the top
+    assert [(r.start_position, r.partial) for r in coach.reps] == [("bottom", False), ("bottom", False)]
+    offline = calibrate(measurements)
+    # live knows only the first top when it calibrates, analyze pools every top: the references agree closely
+    assert offline.source == "lockouts" and offline.trunk_deg == pytest.approx(live.trunk_deg, abs=1.5)
+    series = AngleSeries.from_frames([offline.angles(m) for m in measurements])
+    series_reps = analyse_reps(series, Settings(), start_at_bottom=True, exercise="deadlift")
+    assert len(series_reps) == len(coach.reps) == 2
