@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """First learned pelvis/lumbar estimator on the corpus table (issue 13, part 2 groundwork).
 
-Gradient boosting (sklearn HistGradientBoostingRegressor) per target — pelvic tilt and lumbar flexion relative
-to standing — on what the pipeline already has per frame: the hand-made method's calibrated angles and quality
-terms, the dorsal contour in the trunk's frame (absolute and minus the clip's standing contour), and MediaPipe's
-landmarks in the trunk's frame. Hip flexion is predicted directly (also shown:
-predicted pelvic tilt + the measured thigh inclination, as the ground truth defines it). The 90 % interval comes from two quantile models (5 % and 95 %). Trained on the train
-bodies only; scored on the validation bodies and on the devset against the hand-made method (analyze's smoothed
-output, ``hm_smooth``), on the frames where each reports a value.
+Gradient boosting (sklearn HistGradientBoostingRegressor) per target — pelvic tilt, lumbar flexion and hip
+flexion relative to standing — on what the pipeline already has per frame: the hand-made method's calibrated
+angles and quality terms, the dorsal contour in the trunk's frame (absolute and minus the clip's standing
+contour), and MediaPipe's landmarks in the trunk's frame. Also shown: hip = predicted pelvic tilt + the measured
+thigh inclination (as the ground truth defines it). The 90 % interval comes from two quantile models (5 % and
+95 %). Trained on the train bodies only; scored on the validation bodies and on the devset against the hand-made
+method (analyze's smoothed output, ``hm_smooth``), on the frames where each reports a value.
 
     /work/renderenv/bin/python tools/train_lumbopelvic.py [--save PATH]     # needs scikit-learn
 
