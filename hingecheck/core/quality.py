@@ -48,6 +48,7 @@ class VerdictSupport:
 
     withheld: dict[str, str] = field(default_factory=dict)
     lockout_lean_min_deg: float = 8.0
+    lumbar_numbers: bool = True  # False: the reps' low-back numbers (peak, share, lead) are left empty too
 
     def withhold_codes(self, codes: Iterable[str], reason: str) -> None:
         """Withhold ``codes`` for ``reason`` (the first reason given for a code is kept)."""
@@ -75,6 +76,11 @@ class VerdictSupport:
             kept = [f for f in rep.faults if self.keeps(f.code, f.details)]
             removed += len(rep.faults) - len(kept)
             rep.faults = kept
+            if not (self.lumbar_numbers and self.lumbar_supported):
+                # numbers read from the outline's lumbar window: what the withheld verdicts would have judged
+                rep.peak_lumbar_flexion_deg = rep.lumbar_share = rep.lumbar_lead_s = None
+            if not self.supports(TAKEOVER):
+                rep.hinge_capacity_deg = None  # where the takeover began
         return removed
 
     def keeps(self, code: str, details: dict[str, float | None]) -> bool:
@@ -442,6 +448,7 @@ def decide(
         if yaw_deg > cfg.max_yaw_knee_deg:
             q.support.withhold_codes([KNEE], reason + " (the hip angle the knee rule compares with is off)")
     if outline is not None and outline.hidden:
+        q.support.lumbar_numbers = False
         # the takeover is then judged on the whole back (hip-shoulder line vs the outline's pelvis: the movement
         # stage's back measure), which clothing does not bend; the low back's timing on the way up needs the
         # outline's lumbar window itself

@@ -326,6 +326,14 @@ class QualityConfig:
         " in one frame; movement and pans over several)",
     )
     min_shot_s: float = setting(1.0, "cuts closer than this to the previous cut or the clip's start are ignored")
+    lockout_reference_lean_max_deg: float = setting(
+        10.0,
+        "a standing reference taken from the lockouts (no still stand before the first rep) whose trunk leans "
+        "back more than this past the picture's vertical cannot serve as the low back's zero (every flexion "
+        "read from it is inflated by the lean's arch): the low-back verdicts are withheld. Measured at the "
+        "lockout: YFGD good floor deadlifts -18 to -29° (a low camera and a real lean back), YFGD gym clips -5 "
+        "to -9°, PoseReader -6 to +11°, TBY66 kettlebell stands within ±5°",
+    )
     max_yaw_lumbar_deg: float = setting(
         27.0,
         "camera turned from side-on by more than this (the yaw estimated from the shoulders' separation, "
@@ -425,6 +433,11 @@ class ExerciseProfile:
     trunk_max_deg: float = setting(
         40.0, "chest_up rule: ... with the trunk at most this far forward of standing (the chest upright)"
     )
+    drive: str = setting(
+        "hip",
+        "what finds the reps: hip flexion, or the trunk's inclination where a bar and plates hide the hips",
+        choices=("hip", "trunk"),
+    )
 
 
 @dataclass(frozen=True)
@@ -491,6 +504,12 @@ class DeadliftProfile(ExerciseProfile):
     knee_min_deg: float = setting(90.0, "squat: knee flexion at least this (both rules) ... ")
     trunk_max_deg: float = setting(
         35.0, "chest_up rule: ... with the trunk at most this far forward of standing (the chest upright)"
+    )
+    drive: str = setting(
+        "trunk",
+        "what finds the reps: the trunk's inclination (at the floor the plates hide the hips and the outline's "
+        "hip flexion jumps by 30–50° between frames on YFGD clips, while the trunk line is steady)",
+        choices=("hip", "trunk"),
     )
 
 

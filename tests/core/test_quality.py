@@ -39,9 +39,13 @@ def test_withhold_removes_only_unsupported_faults_and_keeps_reps():
     support = VerdictSupport()
     support.withhold_codes([TAKEOVER, LOW_BACK_RETURN], "camera about 33° from side-on")
     reps = [_rep(1, _fault(TAKEOVER), _fault(KNEE)), _rep(2, _fault(LOW_BACK_RETURN)), _rep(3)]
+    reps[0].peak_lumbar_flexion_deg, reps[0].hinge_capacity_deg, reps[0].peak_knee_flexion_deg = 30.0, 40.0, 50.0
     assert support.withhold(reps) == 2
     assert [r.fault_codes for r in reps] == [[KNEE], [], []]
     assert not support.lumbar_supported and support.supports(KNEE)
+    # the low-back numbers go with the low-back verdicts; the knee's stay
+    assert reps[0].peak_lumbar_flexion_deg is None and reps[0].hinge_capacity_deg is None
+    assert reps[0].peak_knee_flexion_deg == 50.0
 
 
 def test_a_lockout_found_on_the_arch_alone_goes_with_the_lumbar_verdicts():

@@ -294,7 +294,11 @@ def test_touch_and_go_pulls_from_the_floor_are_counted_one_each():
 def test_a_rounded_pull_from_the_floor_is_a_takeover_and_a_low_back_start_is_found():
     rounded = Timeline.from_bottom(hip=60, lumbar=35, knee=40).hold(0.5).move(1.2).hold(0.6).move(1.2, **FLOOR)
     assert [r.fault_codes for r in analyse_reps(rounded.series(), SETTINGS)] == [["spinal_flexion_takeover"]]
-    arch_first = (
-        Timeline.from_bottom(**FLOOR).hold(0.5).move(0.4, hip=89.5, lumbar=-12, knee=40).move(1.0).hold(0.6)
-    ).move(1.2, **FLOOR)
+    # the pull starts (the hips rise 8°), then the low back arches 14° while the hips wait: the low back led
+    arch_first = Timeline.from_bottom(**FLOOR).hold(0.5).move(0.3, hip=82, lumbar=4, knee=38)
+    arch_first.move(0.4, hip=81, lumbar=-10, knee=38).move(1.0).hold(0.6).move(1.2, **FLOOR)
     assert "extension_from_low_back" in analyse_reps(arch_first.series(), SETTINGS)[0].fault_codes
+    # setting the back at the bar before the pull (chest up, the hips not moving yet) is the set-up, not a fault
+    set_up = Timeline.from_bottom(**FLOOR).hold(0.5).move(0.4, hip=89.5, lumbar=-12, knee=40).hold(0.3)
+    set_up.move(1.0).hold(0.6).move(1.2, **FLOOR)
+    assert "extension_from_low_back" not in analyse_reps(set_up.series(), SETTINGS)[0].fault_codes

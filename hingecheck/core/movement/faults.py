@@ -90,9 +90,12 @@ class FaultJudge:
         self.rules = make_rules(config, profile or HingeProfile(), back_measure)
         self._run_start: dict[str, int | None] = {rule.code: None for rule in self.rules}
         self._avg_cache: dict[tuple[str, int], float] = {}
+        self.phase = ""  # the phase of the frame being judged
 
     def update(self, frames: RepFrames, i: int, phase: str) -> list[Fault]:
-        """Judge buffer position ``i``; ``phase`` is descent (incl. bottom), return or lockout."""
+        """Judge buffer position ``i``; ``phase`` is descent (incl. bottom), setup (a pull-first rep at the bar),
+        return or lockout."""
+        self.phase = phase
         new = []
         for rule in self.rules:
             if phase not in rule.phases or rule.code in self.found:

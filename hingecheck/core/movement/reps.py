@@ -119,8 +119,11 @@ def _finite(x: float) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def drive_of(angles: dict[str, float]) -> float:
-    """Hip flexion drives the segmentation; trunk inclination stands in where the hip is not measured."""
+def drive_of(angles: dict[str, float], drive: str = "hip") -> float:
+    """Hip flexion drives the segmentation (trunk inclination stands in where the hip is not measured), or the
+    trunk inclination alone where the exercise's profile says so (a bar and plates in front of the hips)."""
+    if drive == "trunk":
+        return angles["trunk"]
     return angles["hip"] if _finite(angles["hip"]) else angles["trunk"]
 
 
@@ -179,10 +182,12 @@ class RepTracker:
         return float(np.clip(np.median(vals), -m, m))
 
     def _refs(self) -> dict[str, float]:
-        """Per-angle standing reference before a rep: the recent standing median, within ``max_baseline_deg`` of
-        the calibrated zero (the standing reference of the whole set) so that it cannot drift rep after rep."""
+        """Per-angle standing reference before a rep: the recent standing median, within ``standing_tol_deg`` of
+        the calibrated zero (the standing reference of the whole set) so that it cannot drift rep after rep: in a
+        set with short stands the frames just before each descent pull it forwards (TBY66: lumbar 16→36°, trunk
+        3→21° over ten reps before it was bounded), and a forward reference reads the next lockout as a lean."""
         refs = {}
-        m = self.cfg.max_baseline_deg
+        m = self.cfg.standing_tol_deg
         for k in ANGLES:
             vals = [e[3][k] for e in self._standing if _finite(e[3][k])]
             refs[k] = float(np.clip(np.median(vals), -m, m)) if vals else 0.0
@@ -217,7 +222,7 @@ class RepTracker:
         angles = {k: float(getattr(frame, _COLUMN[k])) for k in ANGLES}
         if not frame.detected:
             angles = dict.fromkeys(ANGLES, math.nan)
-        d = drive_of(angles)
+        d = drive_of(angles, self.profile.drive)
         t = float(frame.time_s)
         if self._is_glitch(t, angles):  # an implausible jump of the pose: the frame counts as not measured
             angles = dict.fromkeys(ANGLES, math.nan)
@@ -385,9 +390,9 @@ class RepTracker:
                 # touch-and-go: this rep ends at the turn, the next one starts there
                 turn = cur.return_min_i
                 entries = [self._entry_at(cur.frames, k) for k in range(turn, i + 1)]
-                baseline, refs = cur.baseline, cur.frames.ref
+                baseline, refs, pull_first = cur.baseline, cur.frames.ref, cur.pull_first
                 events += self._close(partial=False, end_i=turn)
-                events += self._begin(entries, partial_start=False, baseline=baseline, refs=refs)
+                events += self._begin(entries, partial_start=False, baseline=baseline, refs=refs, pull_first=pull_first)
             else:
                 self.state = State.DESCENT  # went down again before coming up: same rep
         return events
@@ -523,6 +528,8 @@ class RepTracker:
     def _judge(self, i: int, phase: str) -> list[Event]:
         cur = self._cur
         assert cur is not None
+        if cur.pull_first and phase == "descent":
+            phase = "setup"  # at the bar before the pull: judged for a rounded back and a squat, not for timing
         return [FaultFound(cur.index, f) for f in cur.judge.update(cur.frames, i, phase)]
 
     def _end_index(self, cur: _Active) -> int:

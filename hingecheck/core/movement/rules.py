@@ -48,12 +48,12 @@ class SpinalFlexionTakeover(Rule):
     the back (a hoodie's fabric shapes the lumbar window), on the whole back: the hip→shoulder line's inclination
     minus the outline's pelvic tilt (``measure="spine"``), with its own, larger tolerance (it holds the thoracic
     flexion too). Also judged in the return (a stalled, noisy hip can look like a return while the back still
-    rounds) and in a pull-first rep's lowering. Averaged like the onset rule, so one noisy frame neither makes nor
-    breaks the run.
+    rounds) and at the bar before a pull (the set-up). Averaged like the onset rule, so one noisy frame neither
+    makes nor breaks the run.
     """
 
     code = "spinal_flexion_takeover"
-    phases = frozenset({"descent", "return", "lowering"})
+    phases = frozenset({"descent", "setup", "return"})
 
     def __init__(self, cfg: FaultConfig, measure: str = "lumbar") -> None:
         super().__init__(cfg)
@@ -106,7 +106,7 @@ class KneeDominant(Rule):
     """
 
     code = "knee_dominant"
-    phases = frozenset({"descent"})
+    phases = frozenset({"descent", "setup"})
 
     def __init__(self, cfg: FaultConfig, profile: ExerciseProfile) -> None:
         super().__init__(cfg)
@@ -138,11 +138,13 @@ class ExtensionFromLowBack(Rule):
     share of the lumbar's extension, because a silhouette's pelvis reading follows the lumbar (measured 0.3–0.8°
     per degree on the devset), whereas a hip-led return has moved the hips well over a degree per lumbar degree
     by then (the lumbar starts 0.1–0.25 s after the hips). Only the early return counts (the hips have done less
-    than return_onset_fraction of their depth): later in a stoop's return both extend.
+    than return_onset_fraction of their depth): later in a stoop's return both extend. In a lift from the floor
+    the set-up at the bar (flattening the back, chest up, before the hips drive) is not judged: the rule starts
+    with the pull.
     """
 
     code = "extension_from_low_back"
-    phases = frozenset({"descent", "return"})
+    phases = frozenset({"descent", "setup", "return"})
 
     def __init__(self, cfg: FaultConfig) -> None:
         super().__init__(cfg)
@@ -172,6 +174,11 @@ class ExtensionFromLowBack(Rule):
         extension = self.lumbar_zone_max - lum_i
         hip_extension = self.hip_max - hip_i
         self._last = {"lumbar_extension_deg": extension, "hip_extension_deg": hip_extension}
+        if judge.phase == "setup" and hip_extension < cfg.return_hip_still_deg:
+            # at the bar before the hips drive: setting the back is the set-up, not the return; the low back's
+            # reference is where it is when the pull begins
+            self.lumbar_zone_max = lum_i
+            return False
         hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
         early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
         return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
