@@ -55,6 +55,7 @@ def test_an_edited_clip_is_analysed_per_shot(cut_clip_result, sample_good_stoop,
     cut_s = result.shots[1]["start_s"]
     assert cut_s == pytest.approx(290 / 30, abs=0.05)  # the good/stoop sample has 290 frames at 30 fps
     assert all(s["calibration_found"] for s in result.shots)  # each shot its own standing reference
+    assert [s["facing"] for s in result.shots] == ["left", "right"]  # the samples face opposite ways
     complete = [r for r in result.reps if not r.partial]
     assert len(complete) == len(_labels(sample_good_stoop)) + len(_labels(sample_lowback)) == 6
     for rep in result.reps:  # no rep spans the cut
@@ -100,6 +101,7 @@ def test_withheld_verdicts_end_to_end(barred_turned):
     codes = {c for r in result.reps for c in r.fault_codes}
     assert not codes & lumbar
     assert "knee_dominant" in codes  # the squat is still judged: its rule does not need the back's outline
+    assert all(r.peak_lumbar_flexion_deg is None and r.hinge_capacity_deg is None for r in result.reps)
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["verdicts_withheld"]) == set(result.verdicts_withheld)
     assert summary["n_reps"] == 4  # reps are still counted
