@@ -22,7 +22,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from hingecheck.core.coach import CoachUpdate, FramingCheck
+from hingecheck.core.coach import CoachUpdate
+from hingecheck.core.framing import FramingCheck
 from hingecheck.core.kinematics import SagittalMeasurer
 from hingecheck.io.config import load_settings
 from hingecheck.io.pose import PoseEstimator, resolve_model

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hingecheck.core.coach import check_framing
+from hingecheck.core.framing import check_framing
 from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 from hingecheck.io.config import load_settings
 from hingecheck.io.video import VideoReader

@@ -8,8 +8,9 @@ offline give the same reps and faults for the same angles.
 from __future__ import annotations
 
 from hingecheck.core.movement.cues import CUES, cue_for
+from hingecheck.core.movement.events import Event, FaultFound, RepBottom, RepCompleted, RepStarted
 from hingecheck.core.movement.faults import FAULT_CODES
-from hingecheck.core.movement.reps import Event, FaultFound, RepBottom, RepCompleted, RepStarted, RepTracker
+from hingecheck.core.movement.reps import RepTracker
 from hingecheck.core.settings import FaultConfig, RepConfig, Settings
 from hingecheck.core.types import AngleSeries, Rep
 

@@ -19,112 +19,26 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
+from hingecheck.core.movement.events import (
+    ActiveRep,
+    Entry,
+    Event,
+    FaultFound,
+    GlitchFilter,
+    RepBottom,
+    RepCompleted,
+    RepStarted,
+    State,
+    drive_of,
+    finite,
+)
 from hingecheck.core.movement.faults import _COLUMN, ANGLES, FaultJudge, RepFrames
 from hingecheck.core.movement.measures import bottom_and_return, build_rep, none_if_nan
 from hingecheck.core.settings import ExerciseProfile, FaultConfig, HingeProfile, RepConfig, Settings
-from hingecheck.core.types import Fault, FrameAngles, Rep
-
-
-@dataclass(frozen=True)
-class RepStarted:
-    rep_index: int
-    frame: int
-    time_s: float
-    partial: bool
-    phase: str = "descent"  # what live displays show from now on
-
-
-@dataclass(frozen=True)
-class RepBottom:
-    rep_index: int
-    frame: int
-    time_s: float
-    hip_flexion_deg: float | None
-    phase: str = "return"
-
-
-@dataclass(frozen=True)
-class FaultFound:
-    rep_index: int
-    fault: Fault
-
-
-@dataclass(frozen=True)
-class RepCompleted:
-    rep: Rep
-
-
-Event = RepStarted | RepBottom | FaultFound | RepCompleted
-
-
-class State(Enum):
-    UNKNOWN = "unknown"  # not yet seen standing (clip start, or after a long gap)
-    STANDING = "standing"
-    CANDIDATE = "candidate"  # left standing, not deep enough yet to count as a rep
-    DESCENT = "descent"  # includes the bottom: the return is only known once the drive has dropped
-    RETURN = "return"
-    LOCKOUT = "lockout"  # back near standing; a short window to judge the lockout and place the end
-    TOP = "top"  # pull-first rep: held at the top after its lockout, until the bar is lowered again
-    LOWERING = "lowering"  # pull-first rep: lowering the load back to the floor; the rep ends at the bottom
-
-
-_Entry = tuple[int, float, float, dict[str, float]]  # frame, time_s, drive, angles
-
-
-class _Active:
-    """The rep being tracked."""
-
-    def __init__(
-        self, frames: RepFrames, judge: FaultJudge, baseline: float, partial_start: bool, pull_first: bool = False
-    ) -> None:
-        self.frames = frames
-        self.judge = judge
-        self.baseline = baseline
-        self.partial_start = partial_start
-        # a pull-first rep starts at the bottom (a deadlift from the floor): pull, lockout, lower; it ends at the
-        # bottom after the lowering, where the next pull begins
-        self.pull_first = pull_first
-        self.lowering_i: int | None = None  # buffer position where the lowering began
-        self.top_i: int | None = None  # buffer position where the pull reached standing
-        self.lower_peak = -math.inf
-        self.lower_peak_i = 0
-        self.index = 0  # 0 until confirmed
-        self.peak = -math.inf
-        self.bottom_i: int | None = None
-        self.return_i: int | None = None
-        self.return_min = math.inf
-        self.return_min_i = 0
-        self.end_cross_i: int | None = None
-        self.lockout_until = math.inf
-
-    @property
-    def start_s(self) -> float:
-        return self.frames.time_s[0]
-
-    def track_peak(self, d: float) -> None:
-        self.peak = max(self.peak, d)
-
-    @property
-    def faults(self) -> list[Fault]:
-        """The faults judged so far (each sustained on frames where it was measured)."""
-        return list(self.judge.found.values())
-
-
-def _finite(x: float) -> bool:
-    return x is not None and math.isfinite(x)
-
-
-def drive_of(angles: dict[str, float], drive: str = "hip") -> float:
-    """Hip flexion drives the segmentation (trunk inclination stands in where the hip is not measured), or the
-    trunk inclination alone where the exercise's profile says so (a bar and plates in front of the hips)."""
-    if drive == "trunk":
-        return angles["trunk"]
-    return angles["hip"] if _finite(angles["hip"]) else angles["trunk"]
+from hingecheck.core.types import FrameAngles, Rep
 
 
 class RepTracker:
@@ -148,16 +62,15 @@ class RepTracker:
         self.back_measure = back_measure  # lumbar (the outline's lumbar window) or spine (where it is clothing)
         self.state = State.UNKNOWN
         self.reps: list[Rep] = []
-        self._lookback: deque[_Entry] = deque()
-        self._standing: deque[_Entry] = deque()
+        self._lookback: deque[Entry] = deque()
+        self._standing: deque[Entry] = deque()
         self._last_valid_t: float | None = None
         self._last_end_frame = -1
         self._n_reps = 0
-        self._cur: _Active | None = None
+        self._cur: ActiveRep | None = None
         self._recent: deque[tuple[float, float]] = deque()  # (time_s, drive) of the last drive_average_s
-        self._now: _Entry | None = None  # the current frame with its averaged drive
-        self._prev_pose: tuple[float, float, float] | None = None  # (time_s, hip, trunk) of the previous frame
-        self._glitch_until = -math.inf  # frames before this time are treated as not measured (pose glitch)
+        self._now: Entry | None = None  # the current frame with its averaged drive
+        self._glitches = GlitchFilter(self.cfg.max_drive_speed_deg_s, self.cfg.glitch_settle_s)
         self._seen_standing = False
 
     @classmethod
@@ -175,7 +88,7 @@ class RepTracker:
     @property
     def baseline(self) -> float:
         """Median drive of the recent standing frames (0 = calibrated standing), clamped to a plausible drift."""
-        vals = [e[2] for e in self._standing if _finite(e[2])]
+        vals = [e[2] for e in self._standing if finite(e[2])]
         if not vals:
             return 0.0
         m = self.cfg.max_baseline_deg
@@ -189,20 +102,20 @@ class RepTracker:
         refs = {}
         m = self.cfg.standing_tol_deg
         for k in ANGLES:
-            vals = [e[3][k] for e in self._standing if _finite(e[3][k])]
+            vals = [e[3][k] for e in self._standing if finite(e[3][k])]
             refs[k] = float(np.clip(np.median(vals), -m, m)) if vals else 0.0
         return refs
 
-    def _add_standing(self, entry: _Entry) -> None:
+    def _add_standing(self, entry: Entry) -> None:
         """Feed the standing reference, but never with a lean back: a lockout that overshoots standing (hip
         extended, trunk behind vertical) would drag the baseline and the per-angle references with it, and then
         true standing would no longer count as standing (the next reps misplaced, flexion faults invented)."""
         if self._standing:
-            if _finite(entry[2]) and entry[2] < self.baseline - self.cfg.standing_tol_deg:
+            if finite(entry[2]) and entry[2] < self.baseline - self.cfg.standing_tol_deg:
                 return
             trunk = entry[3]["trunk"]
-            trunks = [e[3]["trunk"] for e in self._standing if _finite(e[3]["trunk"])]
-            if _finite(trunk) and trunks and trunk < float(np.median(trunks)) - self.cfg.standing_lean_tol_deg:
+            trunks = [e[3]["trunk"] for e in self._standing if finite(e[3]["trunk"])]
+            if finite(trunk) and trunks and trunk < float(np.median(trunks)) - self.cfg.standing_lean_tol_deg:
                 return
         self._standing.append(entry)
         while self._standing and entry[1] - self._standing[0][1] > self.cfg.baseline_window_s:
@@ -224,11 +137,11 @@ class RepTracker:
             angles = dict.fromkeys(ANGLES, math.nan)
         d = drive_of(angles, self.profile.drive)
         t = float(frame.time_s)
-        if self._is_glitch(t, angles):  # an implausible jump of the pose: the frame counts as not measured
+        if self._glitches.is_glitch(t, angles):  # an implausible jump of the pose: the frame counts as not measured
             angles = dict.fromkeys(ANGLES, math.nan)
             d = math.nan
-        entry: _Entry = (int(frame.index), t, d, angles)
-        if _finite(d):
+        entry: Entry = (int(frame.index), t, d, angles)
+        if finite(d):
             self._recent.append((t, d))
         while self._recent and t - self._recent[0][0] > self.cfg.drive_average_s + 1e-9:
             self._recent.popleft()
@@ -243,7 +156,7 @@ class RepTracker:
                 events += self._close(partial=True, end_i=None)
                 self.state = State.UNKNOWN
                 return events
-        if not _finite(d):
+        if not finite(d):
             if self._last_valid_t is not None and t - self._last_valid_t > self.cfg.max_gap_s:
                 if cur is not None:
                     events += self._close(partial=True, end_i=None)
@@ -286,7 +199,7 @@ class RepTracker:
             end_i = next(
                 k
                 for k in range(cur.lowering_i, len(cur.frames))
-                if _finite(cur.frames.drive[k]) and cur.frames.drive[k] >= cur.lower_peak - band
+                if finite(cur.frames.drive[k]) and cur.frames.drive[k] >= cur.lower_peak - band
             )  # where it reached the bottom
             events += self._close(partial=depth < self.cfg.min_depth_deg, end_i=end_i)
         else:
@@ -294,29 +207,8 @@ class RepTracker:
         self.state = State.UNKNOWN
         return events
 
-    def _is_glitch(self, t: float, angles: dict[str, float]) -> bool:
-        """Whether the frame at ``t`` lies in a pose glitch: hip or trunk moved faster than a body can, or just did.
-
-        A landmark that jumps to another body part (seen with a low, wide camera) swings the hip reading by
-        tens of degrees per frame and back, which would split a rep into short phantom reps. A hinge moves the
-        hip and trunk at most ~200°/s (devset and stress ground truth ≤ 190°/s, measured ≤ 300°/s); faster than
-        ``max_drive_speed_deg_s`` between consecutive frames is not a movement. Each angle is compared with
-        itself (the drive may switch between hip and trunk). Smoothing smears a jump over neighbouring frames,
-        so the frames within ``glitch_settle_s`` after the last jump are dropped too; the rep then bridges the
-        glitch like any short gap (a longer one cuts it, ``max_gap_s``).
-        """
-        hip, trunk = angles["hip"], angles["trunk"]
-        if not (_finite(hip) or _finite(trunk)):
-            return t < self._glitch_until
-        prev, self._prev_pose = self._prev_pose, (t, hip, trunk)
-        if prev is not None and 0.0 < t - prev[0] <= 0.1:  # consecutive frames only: a gap hides the path
-            limit = self.cfg.max_drive_speed_deg_s * (t - prev[0])
-            if any(_finite(a) and _finite(b) and abs(a - b) > limit for a, b in ((hip, prev[1]), (trunk, prev[2]))):
-                self._glitch_until = t + self.cfg.glitch_settle_s
-        return t < self._glitch_until
-
     # -- state handlers -----------------------------------------------------------------------------------
-    def _on_unknown(self, e: _Entry) -> list[Event]:
+    def _on_unknown(self, e: Entry) -> list[Event]:
         base = self.baseline
         if e[2] <= base + self.cfg.end_deg:
             self.state = State.STANDING
@@ -328,7 +220,7 @@ class RepTracker:
             return self._begin([e], partial_start=not pull_first, pull_first=pull_first)
         return []
 
-    def _on_standing(self, e: _Entry) -> list[Event]:
+    def _on_standing(self, e: Entry) -> list[Event]:
         base = self.baseline
         if e[2] >= base + self.cfg.start_deg:
             return self._begin(self._lookback_entries(base), partial_start=False)
@@ -339,7 +231,7 @@ class RepTracker:
             self._add_standing(e)
         return []
 
-    def _on_candidate(self, e: _Entry) -> list[Event]:
+    def _on_candidate(self, e: Entry) -> list[Event]:
         cur = self._cur
         assert cur is not None
         cur.track_peak(e[2])
@@ -351,7 +243,7 @@ class RepTracker:
             return self._confirm(partial=cur.partial_start)
         return []
 
-    def _on_descent(self, e: _Entry) -> list[Event]:
+    def _on_descent(self, e: Entry) -> list[Event]:
         cur = self._cur
         assert cur is not None
         cur.track_peak(e[2])
@@ -359,7 +251,7 @@ class RepTracker:
         events = self._judge(i, "descent")
         hysteresis = max(self.cfg.return_min_deg, self.cfg.return_fraction * (cur.peak - cur.baseline))
         if e[2] <= cur.peak - hysteresis:
-            first = next((d for d in cur.frames.drive if _finite(d)), cur.peak)
+            first = next((d for d in cur.frames.drive if finite(d)), cur.peak)
             if cur.pull_first and self.start_at_bottom is None and cur.peak - first > hysteresis:
                 # it went clearly deeper after the stream began: a descent under way, not a lift from the bottom
                 cur.pull_first, cur.partial_start = False, True
@@ -372,7 +264,7 @@ class RepTracker:
             )
         return events
 
-    def _on_return(self, e: _Entry) -> list[Event]:
+    def _on_return(self, e: Entry) -> list[Event]:
         cur = self._cur
         assert cur is not None
         i = len(cur.frames) - 1
@@ -397,7 +289,7 @@ class RepTracker:
                 self.state = State.DESCENT  # went down again before coming up: same rep
         return events
 
-    def _on_lockout(self, e: _Entry) -> list[Event]:
+    def _on_lockout(self, e: Entry) -> list[Event]:
         cur = self._cur
         assert cur is not None
         if e[2] >= self.baseline + self.cfg.start_deg:  # next rep began before the lockout window ended
@@ -421,7 +313,7 @@ class RepTracker:
                 self._add_standing(e)
         return events
 
-    def _on_top(self, e: _Entry) -> list[Event]:
+    def _on_top(self, e: Entry) -> list[Event]:
         """Pull-first rep, standing at the top: feeds the standing reference until the lowering begins."""
         cur = self._cur
         assert cur is not None
@@ -430,7 +322,7 @@ class RepTracker:
             near = [
                 k
                 for k in range(i)
-                if _finite(cur.frames.drive[k]) and cur.frames.drive[k] <= self.baseline + self.cfg.place_deg
+                if finite(cur.frames.drive[k]) and cur.frames.drive[k] <= self.baseline + self.cfg.place_deg
             ]
             cur.lowering_i = near[-1] if near else i
             cur.lower_peak, cur.lower_peak_i = e[2], i
@@ -440,7 +332,7 @@ class RepTracker:
             self._add_standing(e)
         return []
 
-    def _on_lowering(self, e: _Entry) -> list[Event]:
+    def _on_lowering(self, e: Entry) -> list[Event]:
         """Pull-first rep, lowering: ends at the bottom, where the next pull begins (or back at the top)."""
         cur = self._cur
         assert cur is not None
@@ -465,24 +357,24 @@ class RepTracker:
         return events
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _lookback_entries(self, base: float) -> list[_Entry]:
+    def _lookback_entries(self, base: float) -> list[Entry]:
         """Frames from the last standing frame before the rep (drive within ``place_deg`` of the baseline) to now."""
         entries = [e for e in self._lookback if e[0] > self._last_end_frame]
         start = 0
         for limit in (self.cfg.place_deg, self.cfg.standing_tol_deg, self.cfg.end_deg):
-            found = [k for k in range(len(entries) - 1) if _finite(entries[k][2]) and entries[k][2] <= base + limit]
+            found = [k for k in range(len(entries) - 1) if finite(entries[k][2]) and entries[k][2] <= base + limit]
             if found:
                 start = found[-1]
                 break
         return entries[start:]
 
     @staticmethod
-    def _entry_at(frames: RepFrames, k: int) -> _Entry:
+    def _entry_at(frames: RepFrames, k: int) -> Entry:
         return (frames.frame[k], frames.time_s[k], frames.drive[k], {a: frames.values[a][k] for a in ANGLES})
 
     def _begin(
         self,
-        entries: list[_Entry],
+        entries: list[Entry],
         partial_start: bool,
         baseline: float | None = None,
         refs: dict[str, float] | None = None,
@@ -496,7 +388,7 @@ class RepTracker:
         # descent sit within the standing tolerance, and rep after rep they would ratchet the reference up
         while self._standing and entries and self._standing[-1][0] > entries[0][0]:
             self._standing.pop()
-        cur = _Active(
+        cur = ActiveRep(
             frames,
             FaultJudge(self.fault_cfg, self.profile, self.back_measure),
             base,
@@ -504,7 +396,7 @@ class RepTracker:
             pull_first=pull_first,
         )
         for _, _, d, _ in entries:
-            if _finite(d):
+            if finite(d):
                 cur.track_peak(d)
         self._cur = cur
         self.state = State.CANDIDATE
@@ -532,18 +424,18 @@ class RepTracker:
             phase = "setup"  # at the bar before the pull: judged for a rounded back and a squat, not for timing
         return [FaultFound(cur.index, f) for f in cur.judge.update(cur.frames, i, phase)]
 
-    def _end_index(self, cur: _Active) -> int:
+    def _end_index(self, cur: ActiveRep) -> int:
         """First frame after the end crossing back within ``place_deg`` of standing and not leaning back (a lean
         back past standing belongs to the rep's lockout), else the crossing."""
         assert cur.end_cross_i is not None
         limit = cur.baseline + self.cfg.place_deg
         for k in range(cur.end_cross_i, len(cur.frames)):
             d = cur.frames.drive[k]
-            if _finite(d) and d <= limit and not self._leaning_back(cur, k):
+            if finite(d) and d <= limit and not self._leaning_back(cur, k):
                 return k
         return cur.end_cross_i
 
-    def _leaning_back(self, cur: _Active, k: int) -> bool:
+    def _leaning_back(self, cur: ActiveRep, k: int) -> bool:
         """The trunk is behind its standing inclination by more than ``standing_lean_tol_deg`` at position k."""
         return cur.frames.rise("trunk", k) <= -self.cfg.standing_lean_tol_deg
 
