@@ -33,8 +33,8 @@ test: $(STAMP) browser
 	$(BIN)/ruff check hingecheck tests bench tools
 	$(BIN)/mypy hingecheck
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
 	bash tools/check_wheel.sh
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check hingecheck tests bench tools
