@@ -379,7 +379,7 @@ def analyse_shots(
         [r for s in shots for r in s.reps],
         join_series([s.series for s in shots]),
         measured.poses,
-        any(s.calibration.source == "lockouts" for s in shots),
+        False,  # a lift starts at the bottom when its first rep does (a reference from lockouts alone does not say so)
         settings.exercise,
     )
     if choice.name != "hinge":

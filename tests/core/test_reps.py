@@ -302,3 +302,13 @@ def test_a_rounded_pull_from_the_floor_is_a_takeover_and_a_low_back_start_is_fou
     set_up = Timeline.from_bottom(**FLOOR).hold(0.5).move(0.4, hip=89.5, lumbar=-12, knee=40).hold(0.3)
     set_up.move(1.0).hold(0.6).move(1.2, **FLOOR)
     assert "extension_from_low_back" not in analyse_reps(set_up.series(), SETTINGS)[0].fault_codes
+
+
+def test_a_rep_the_clip_cuts_before_it_comes_back_up_is_counted_but_not_judged():
+    """The last bend of a set is often the set-down (TBY66 puts the bell down after every set): unfinished, it is
+    counted as a partial rep without verdicts; the same stoop coming back up is judged."""
+    set_down = Timeline().stand(1.0).move(1.6, hip=32, lumbar=38, knee=10).hold(0.5).series()
+    reps = analyse_reps(set_down, SETTINGS)
+    assert [(r.partial, r.fault_codes) for r in reps] == [(True, [])]
+    whole = Timeline().stand(1.0).move(1.6, hip=32, lumbar=38, knee=10).hold(0.5).move(1.2).stand(1.0).series()
+    assert [r.fault_codes for r in analyse_reps(whole, SETTINGS)] == [["spinal_flexion_takeover"]]

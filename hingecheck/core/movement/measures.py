@@ -110,8 +110,10 @@ def build_rep(
             k_lum = _first_drop(lum, bottom_i, fcfg.lead_deg)
             if k_hip is not None and k_lum is not None:
                 lead = t[k_hip] - t[k_lum]
-    # faults stay as judged (live has already shown them): each was sustained on frames where it was measured
-    faults = sorted(cur.faults, key=lambda f: f.time_s)
+    # faults stay as judged (live has already shown them): each was sustained on frames where it was measured;
+    # a rep that never came back up before the clip ended (the set-down, or a cut recording) is counted, not judged
+    unfinished = partial and return_i is None and end_i is None
+    faults = [] if unfinished else sorted(cur.faults, key=lambda f: f.time_s)
     finalise_faults(faults, lumbar_peak_rise, capacity, lead)
     end_s = t[end_i] if end_i is not None else None
     return Rep(
