@@ -274,6 +274,18 @@ def _settings_rows(result: AnalysisResult) -> list[tuple[str, str]]:
             rows.append(("Standing reference", f"{cal['start_s']:.2f}–{cal['end_s']:.2f} s, {how}"))
         else:
             rows.append(("Standing reference", "not found"))
+    if result.exercise:
+        how = "detected: " + str(result.exercise.get("reason", "")) if result.exercise.get("detected") else "given"
+        rows.append(("Exercise", f"{result.exercise.get('name', '?')} ({how})"))
+    if result.back_range:
+        r = result.back_range
+        rows.append(
+            (
+                "Own range (range test)",
+                f"lumbar flexion {r.get('lumbar_flexion_deg')}°, whole back {r.get('spine_flexion_deg')}°: "
+                "takeovers judged as a share of it",
+            )
+        )
     if result.settings_hash:  # a run that failed before loading its settings has none
         rows.append(("Settings", f"{result.config_source} (hash {result.settings_hash})"))
     if result.model:

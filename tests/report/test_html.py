@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -145,3 +146,15 @@ def test_no_video_option_leaves_out_the_video_section(analysed_lowback, tmp_path
     assert "video" not in tags.names() and "script" not in tags.names()
     assert "button" not in tags.names()  # nothing to seek
     assert len([t for t in tags.names() if t == "img"]) == 2
+
+
+def test_the_report_says_where_the_standing_reference_came_from_and_which_lift_it_judged(analysed_lowback):
+    out, result = analysed_lowback
+    html = (out / "report.html").read_text()
+    assert result.calibration["source"] == "stand"
+    assert "Standing reference" in html and "still standing, found automatically" in html
+    assert result.exercise["name"] in ("rdl", "hinge") and result.exercise["detected"]
+    assert f"{result.exercise['name']} (detected: " in html
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["calibration"]["source"] == "stand" and summary["exercise"] == result.exercise
+    assert summary["back_range"] is None
