@@ -203,7 +203,7 @@ class ResultStore:
             )
         for number in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
-                for statement in _statements(MIGRATIONS[number - 1]):
+                for statement in migration_statements(MIGRATIONS[number - 1]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")  # PRAGMA takes no parameters
         self.add_declared_columns()
@@ -359,7 +359,7 @@ def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
     )
 
 
-def _statements(script: str) -> list[str]:
+def migration_statements(script: str) -> list[str]:
     """Split a migration into statements (sqlite3 executes one at a time; executescript would COMMIT early)."""
     out, buf = [], ""
     for line in script.splitlines(keepends=True):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hingecheck.batch.store import ResultStore, StoreError
+from hingecheck.batch.store import ResultStore, StoreError, migration_statements
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,6 @@ def db_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / DB_NAME
 
 
-def _statements(script: str) -> list[str]:
-    out, buf = [], ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        out.append(buf.strip())
-    return out
-
-
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection in the store's mode (WAL, foreign keys, explicit transactions), rows as ``sqlite3.Row``."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
@@ -170,7 +158,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise StoreError(f"portal schema {version} is newer than this hingecheck ({SCHEMA_VERSION})")
     for number in range(version + 1, SCHEMA_VERSION + 1):
         with transaction(conn):
-            for statement in _statements(MIGRATIONS[number - 1]):
+            for statement in migration_statements(MIGRATIONS[number - 1]):
                 conn.execute(statement)
             conn.execute("DELETE FROM serve_schema")
             conn.execute("INSERT INTO serve_schema (version) VALUES (?)", (number,))
