@@ -47,6 +47,8 @@ DARK_LUMA = 45.0  # mean frame luma (0–255) below which MediaPipe's mask and l
 
 @dataclass
 class AnalyzeOptions:
+    """The options of one analysis (those of ``hingecheck analyze``)."""
+
     model_path: str | None = None
     config_path: str | None = None
     calibration_s: tuple[float, float] | None = None
@@ -59,6 +61,7 @@ class AnalyzeOptions:
 
     @property
     def output_options(self) -> OutputOptions:
+        """The switches that decide how the outputs are written."""
         return OutputOptions(write_video=self.write_video, blur_faces=self.blur_faces, max_width=self.max_width)
 
 
@@ -106,6 +109,7 @@ class CrowdSampler:
         self.crowded = 0
 
     def look(self, frame: VideoFrame) -> None:
+        """Check this frame for a second person if it is time for the next look."""
         if self.estimator is None or frame.time_s < self._next_s:
             return
         self._next_s = frame.time_s + self.every_s
@@ -114,6 +118,7 @@ class CrowdSampler:
 
     @property
     def crowded_share(self) -> float:
+        """Share of the looks that saw more than one person."""
         return self.crowded / self.samples if self.samples else 0.0
 
 
@@ -125,6 +130,7 @@ def measure_video(
     crowd: CrowdSampler | None = None,
     quality_cfg: QualityConfig | None = None,
 ) -> Measured:
+    """Decode the video and measure every frame: pose, angles, outline, brightness, picture checks."""
     cfg = quality_cfg or QualityConfig()
     poses: list[PoseFrame] = []
     measurements: list[FrameMeasurement] = []
@@ -221,12 +227,14 @@ def _finite_or_none(x: float) -> float | None:
 
 
 def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, float] | None):
+    """Calibrate on the standing frames and return the calibration and the smoothed angle series."""
     calibration = calibrate(measured.measurements, window_s=window_s)
     raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
     return calibration, smooth_series(raw)
 
 
 def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:
+    """Warnings about the capture itself: damaged video, person often missing, darkness."""
     warnings: list[Warning_] = []
     for err in measured.decode_errors:
         warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))

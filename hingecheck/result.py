@@ -70,14 +70,17 @@ class AnalysisResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the analysis succeeded (``status == 'ok'``)."""
         return self.status == "ok"
 
     @property
     def n_frames(self) -> int:
+        """Number of decoded frames."""
         return 0 if self.angles is None else len(self.angles)
 
     @property
     def detection_rate(self) -> float:
+        """Share of frames in which the person was found."""
         if self.angles is None or len(self.angles) == 0:
             return 0.0
         return float(np.mean(self.angles.detected))

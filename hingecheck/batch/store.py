@@ -115,11 +115,15 @@ STORED_STATUSES = frozenset({"ok", "no_person", "not_a_video", "corrupt"})
 
 
 class StoreError(HingecheckError):
+    """The results database cannot be used (unreadable, newer schema, …): one line."""
+
     status = "error"
 
 
 @dataclass(frozen=True)
 class RecordingKey:
+    """What makes two analyses the same: the video's bytes, the settings hash and the model's checksum."""
+
     content_sha256: str
     settings_hash: str
     model_sha256: str
@@ -178,10 +182,12 @@ class ResultStore:
         self.close()
 
     def close(self) -> None:
+        """Close the database connection."""
         self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -192,6 +198,7 @@ class ResultStore:
 
     @property
     def schema_version(self) -> int:
+        """The schema version of the file (``PRAGMA user_version``)."""
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> int:
@@ -305,6 +312,7 @@ class ResultStore:
     # --- reads --------------------------------------------------------------------------------------
 
     def find(self, key: RecordingKey) -> sqlite3.Row | None:
+        """The recording analysed with exactly this key, or None."""
         return self.conn.execute(
             "SELECT * FROM recordings WHERE content_sha256 = ? AND settings_hash = ? AND model_sha256 = ?",
             (key.content_sha256, key.settings_hash, key.model_sha256),
@@ -320,19 +328,23 @@ class ResultStore:
         return self.conn.execute(sql + " ORDER BY client, recorded_at, path", args).fetchall()
 
     def clients(self) -> list[str]:
+        """Every client with a recording, sorted."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT client FROM recordings ORDER BY client")]
 
     def reps(self, recording_id: int) -> list[sqlite3.Row]:
+        """The reps of one recording, in order."""
         return self.conn.execute(
             "SELECT * FROM reps WHERE recording_id = ? ORDER BY rep_index", (recording_id,)
         ).fetchall()
 
     def faults(self, recording_id: int) -> list[sqlite3.Row]:
+        """The faults of one recording, by rep and time."""
         return self.conn.execute(
             "SELECT * FROM faults WHERE recording_id = ? ORDER BY rep_index, time_s", (recording_id,)
         ).fetchall()
 
     def count(self, table: str) -> int:
+        """Number of rows in ``recordings``, ``reps`` or ``faults``."""
         if table not in {"recordings", "reps", "faults"}:
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

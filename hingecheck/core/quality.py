@@ -113,6 +113,7 @@ class PictureArea:
         return (self.x0, self.y0, self.x1, self.y1) != (0, 0, self.width, self.height)
 
     def to_dict(self) -> dict[str, int]:
+        """summary.json's form of the area."""
         return {"x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1}
 
 
@@ -289,6 +290,7 @@ class OutlineVerdict:
     upper_back_bend_deg: float = math.nan  # the outline's thoracic part, bent over vs standing (+ flexion)
 
     def to_dict(self) -> dict[str, float | int | bool | str | None]:
+        """summary.json's form (non-finite numbers as null)."""
         return {
             "frames": self.frames,
             "standoff_l": _rounded(self.standoff_l, 3),
@@ -424,6 +426,7 @@ class ShotQuality:
     warnings: list[Warning_] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
+        """summary.json's form of the shot's quality."""
         return {
             "yaw_deg": round(self.yaw_deg, 1) if math.isfinite(self.yaw_deg) else None,
             "outline": self.outline.to_dict() if self.outline else None,

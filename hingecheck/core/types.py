@@ -84,6 +84,8 @@ class VideoInfo:
 
 @dataclass
 class VideoFrame:
+    """One decoded frame: its index, presentation time and upright RGB pixels."""
+
     index: int  # 0-based decode index
     time_s: float  # presentation time from the container
     rgb: np.ndarray  # (H, W, 3) uint8, upright
@@ -132,6 +134,7 @@ class Warning_:
     message: str
 
     def to_dict(self) -> dict[str, str]:
+        """summary.json's warning object."""
         return {"code": self.code, "message": self.message}
 
 
@@ -180,6 +183,7 @@ class AngleSeries:
 
     @classmethod
     def empty(cls, index: np.ndarray, time_s: np.ndarray) -> AngleSeries:
+        """A series of ``len(index)`` frames with nothing measured (angles NaN, not detected)."""
         n = len(index)
         nan = lambda: np.full(n, np.nan)  # noqa: E731
         return cls(
@@ -198,6 +202,7 @@ class AngleSeries:
 
     @classmethod
     def from_frames(cls, frames: list[FrameAngles]) -> AngleSeries:
+        """Column-wise series from per-frame angles."""
         cols = {f.name: np.array([getattr(fr, f.name) for fr in frames]) for f in fields(FrameAngles)}
         if not frames:
             cols = {f.name: np.zeros(0) for f in fields(FrameAngles)}
@@ -206,6 +211,7 @@ class AngleSeries:
         return cls(**cols)
 
     def frame(self, i: int) -> FrameAngles:
+        """Frame ``i`` as a FrameAngles."""
         return FrameAngles(**{f.name: _scalar(getattr(self, f.name)[i]) for f in fields(FrameAngles)})
 
     def __iter__(self):

@@ -102,6 +102,7 @@ def write_frames_csv(result: AnalysisResult, path: Path) -> None:
 
 
 def write_reps_csv(result: AnalysisResult, path: Path) -> None:
+    """reps.csv: one row per rep, the fault codes joined by ';' (written atomically)."""
     with atomic_open(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(REP_COLUMNS)
@@ -111,6 +112,7 @@ def write_reps_csv(result: AnalysisResult, path: Path) -> None:
 
 
 def summary_dict(result: AnalysisResult) -> dict[str, Any]:
+    """summary.json's content for a result (status, warnings, reps, settings, model, versions, …)."""
     import mediapipe  # noqa: PLC0415  (only for its version string)
 
     video = result.video
@@ -186,6 +188,7 @@ def _tempo(result: AnalysisResult) -> dict[str, float | None]:
 
 
 def write_summary_json(result: AnalysisResult, path: Path) -> dict[str, Any]:
+    """Write summary.json (strict JSON, atomically) and return what was written."""
     summary = summary_dict(result)
     with atomic_open(path) as fh:
         json.dump(summary, fh, indent=2, allow_nan=False, default=_json_default)

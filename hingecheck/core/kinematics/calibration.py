@@ -54,6 +54,8 @@ STAND_BEFORE_BEND_DEG = 20.0
 
 @dataclass
 class Calibration:
+    """The standing baseline: when it was taken and the zero of every angle (trunk, thigh, pelvis, lumbar)."""
+
     start_s: float
     end_s: float
     trunk_deg: float
@@ -78,6 +80,7 @@ class Calibration:
 
     @property
     def standing_arm_share(self) -> float:
+        """Share of the standing outline an arm covered (0 when no arm-free zero is used)."""
         return self.arm_free.standing_arm_share if self.arm_free is not None else 0.0
 
     @property
@@ -106,6 +109,7 @@ class Calibration:
 
     @property
     def found(self) -> bool:
+        """Whether a standing baseline was found (the angles are relative to it)."""
         return bool(np.isfinite(self.trunk_deg))
 
     @property
@@ -380,6 +384,7 @@ class ArmFreeZero:
 
     @property
     def fixed(self) -> bool:
+        """Whether the arm-free pelvis zero has been fixed (early in the first hinge)."""
         return self.fixed_at is not None
 
     def observe(self, m: FrameMeasurement) -> bool:

@@ -177,6 +177,7 @@ class SagittalMeasurer:
 
     @property
     def facing(self) -> Facing | None:
+        """Which way the person faces (left / right), once known; None before."""
         if self._fixed_facing:
             return self._fixed_facing
         if self._votes == 0:

@@ -37,6 +37,7 @@ def _share(measurements: Sequence[FrameMeasurement], test) -> float:
 
 
 def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFrame]) -> list[Warning_]:
+    """Clip-level view warnings: several people, a turned camera, body parts out of view, and so on."""
     warnings: list[Warning_] = []
     if poses:
         multi = np.mean([p.n_people > 1 for p in poses])

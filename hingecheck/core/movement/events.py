@@ -12,6 +12,8 @@ from hingecheck.core.types import Fault, Rep
 
 @dataclass(frozen=True)
 class RepStarted:
+    """Event: a rep began (its descent, or its pull for a rep that starts at the bottom)."""
+
     rep_index: int
     frame: int
     time_s: float
@@ -21,6 +23,8 @@ class RepStarted:
 
 @dataclass(frozen=True)
 class RepBottom:
+    """Event: the rep reached its bottom; the return follows."""
+
     rep_index: int
     frame: int
     time_s: float
@@ -30,12 +34,16 @@ class RepBottom:
 
 @dataclass(frozen=True)
 class FaultFound:
+    """Event: a fault was found mid-rep (live cues it at once)."""
+
     rep_index: int
     fault: Fault
 
 
 @dataclass(frozen=True)
 class RepCompleted:
+    """Event: a rep ended, with its measures and faults."""
+
     rep: Rep
 
 
@@ -43,6 +51,8 @@ Event = RepStarted | RepBottom | FaultFound | RepCompleted
 
 
 class State(Enum):
+    """Where the tracker is in a rep."""
+
     UNKNOWN = "unknown"  # not yet seen standing (clip start, or after a long gap)
     STANDING = "standing"
     CANDIDATE = "candidate"  # left standing, not deep enough yet to count as a rep
@@ -84,9 +94,11 @@ class ActiveRep:
 
     @property
     def start_s(self) -> float:
+        """When the rep began (its first buffered frame)."""
         return self.frames.time_s[0]
 
     def track_peak(self, d: float) -> None:
+        """Keep the deepest drive seen so far."""
         self.peak = max(self.peak, d)
 
     @property
@@ -96,6 +108,7 @@ class ActiveRep:
 
 
 def finite(x: float) -> bool:
+    """Whether x is a number and finite (None is not)."""
     return x is not None and math.isfinite(x)
 
 

@@ -42,6 +42,7 @@ class RepFrames:
     values: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in ANGLES})
 
     def append(self, frame: int, time_s: float, drive: float, angles: dict[str, float]) -> None:
+        """Add one frame's angles (and the drive) to the rep's buffer."""
         self.frame.append(frame)
         self.time_s.append(time_s)
         self.drive.append(drive)
@@ -56,9 +57,11 @@ class RepFrames:
         return len(self.frame)
 
     def array(self, name: str, stop: int | None = None) -> np.ndarray:
+        """Angle ``name`` relative to the pre-rep standing, as an array (up to ``stop``)."""
         return np.asarray(self.values[name][:stop], float) - self.ref.get(name, 0.0)
 
     def coverage(self, name: str, stop: int | None = None) -> float:
+        """Share of the rep's frames (up to ``stop``) where angle ``name`` was measured."""
         a = np.asarray(self.values[name][:stop], float)
         return float(np.isfinite(a).mean()) if len(a) else 0.0
 

@@ -22,7 +22,9 @@ class TrackedRep(Protocol):
     top_i: int | None
 
     @property
-    def faults(self) -> list[Fault]: ...
+    def faults(self) -> list[Fault]:
+        """The faults judged so far."""
+        ...
 
 
 def bottom_and_return(frames: RepFrames, stop: int, cfg: RepConfig, baseline: float) -> tuple[int, int]:
@@ -60,6 +62,7 @@ def _first_drop(values: np.ndarray, start: int, drop_deg: float) -> int | None:
 
 
 def none_if_nan(x: float) -> float | None:
+    """The value as a float, or None when it is missing or not finite."""
     return float(x) if x is not None and math.isfinite(x) else None
 
 

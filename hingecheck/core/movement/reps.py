@@ -132,6 +132,7 @@ class RepTracker:
 
     # -- streaming ----------------------------------------------------------------------------------------
     def update(self, frame: FrameAngles) -> list[Event]:
+        """Take the next frame's angles; return the events it caused."""
         angles = {k: float(getattr(frame, _COLUMN[k])) for k in ANGLES}
         if not frame.detected:
             angles = dict.fromkeys(ANGLES, math.nan)

@@ -27,6 +27,7 @@ class Rule:
         self.cfg = cfg
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        """Whether the fault's condition holds at buffer position ``i`` (None when it cannot be judged)."""
         raise NotImplementedError  # pragma: no cover - every rule defines it
 
     def observe(self, judge: FaultJudge, frames: RepFrames, i: int) -> None:
@@ -67,6 +68,7 @@ class SpinalFlexionTakeover(Rule):
         return judge.avg(frames, "trunk", i) - judge.avg(frames, "pelvic", i)
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        """Lumbar flexion (averaged) past tolerance and at least the minimum share of the motion."""
         cfg = self.cfg
         back = self.back(judge, frames, i)
         if not (
@@ -94,6 +96,7 @@ class SpinalFlexionTakeover(Rule):
         return k
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        """The numbers of the fault at ``at``: lumbar flexion from standing."""
         if self.measure == "lumbar":
             return {"lumbar_deg": frames.rise("lumbar", at)}
         return {"spine_deg": frames.rise("trunk", at) - frames.rise("pelvic", at)}
@@ -113,6 +116,7 @@ class KneeDominant(Rule):
         self.profile = profile
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        """Knees bent past the profile's minimum and, by its squat rule, as much as the hips or with the chest up."""
         knee = frames.rise("knee", i)
         other = frames.rise("hip" if self.profile.squat_rule == "knee_ratio" else "trunk", i)
         if not (math.isfinite(knee) and math.isfinite(other)):
@@ -124,6 +128,7 @@ class KneeDominant(Rule):
         return other <= self.profile.trunk_max_deg
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        """The numbers of the fault at ``at``: knee and hip flexion, trunk inclination."""
         return {
             "knee_flexion_deg": frames.rise("knee", at),
             "hip_flexion_deg": frames.rise("hip", at),
@@ -154,6 +159,7 @@ class ExtensionFromLowBack(Rule):
         self._last: dict[str, float] = {}
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        """Early in the return the lumbar has extended clearly while the hips have barely moved."""
         cfg = self.cfg
         hip_i, lum_i = judge.avg(frames, "hip", i), judge.avg(frames, "lumbar", i)
         if not math.isfinite(hip_i):
@@ -184,6 +190,7 @@ class ExtensionFromLowBack(Rule):
         return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        """The numbers of the fault at ``at``: low-back and hip extension since the bottom."""
         return dict(self._last)
 
 
@@ -199,6 +206,7 @@ class LockoutHyperextension(Rule):
     phases = frozenset({"lockout"})
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
+        """At the top the trunk leans back past its limit, or leans back a little with the low back arched."""
         trunk, lum = frames.rise("trunk", i), frames.rise("lumbar", i)
         if not math.isfinite(trunk):
             return None
@@ -207,6 +215,7 @@ class LockoutHyperextension(Rule):
         return lean or (arch and lum <= -self.cfg.lockout_lumbar_extension_deg)
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
+        """The numbers of the fault at ``at``: lean back and low-back extension."""
         return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
 
 
