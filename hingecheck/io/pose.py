@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hingecheck.core.errors import ModelError
-from hingecheck.core.quality import PictureArea
+from hingecheck.core.picture import PictureArea
 from hingecheck.core.settings import Settings
 from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, N_LANDMARKS, RIGHT_HIP, RIGHT_SHOULDER, PoseFrame, VideoFrame
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hingecheck.core import quality
+from hingecheck.core import picture, quality
 from hingecheck.core.quality import KNEE, LOCKOUT, LOW_BACK_RETURN, TAKEOVER, OutlineShape, VerdictSupport
 from hingecheck.core.settings import QualityConfig
 from hingecheck.core.types import Fault, Rep
@@ -70,7 +70,7 @@ def test_merge_prefixes_the_shot():
 
 
 def _profiles(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return quality.edge_profiles(img.astype(float))
+    return picture.edge_profiles(img.astype(float))
 
 
 def test_pillar_bars_are_found_and_thin_borders_ignored():
@@ -79,23 +79,23 @@ def test_pillar_bars_are_found_and_thin_borders_ignored():
     img[:1, :] = 5.0  # a one-row encoder border: thinner than bar_min_frac
     img[30, 3] = 255.0  # a watermark pixel in the bar does not make it picture
     cols, rows = _profiles(img)
-    area = quality.find_picture_area([cols], [rows], CFG)
+    area = picture.find_picture_area([cols], [rows], CFG)
     assert (area.x0, area.x1, area.y0, area.y1) == (12, 88, 0, 60) and area.cropped
 
 
 def test_letterbox_bars_and_even_sizes():
     img = np.full((101, 80), 90.0)
     img[:10] = img[90:] = 3.0
-    area = quality.find_picture_area(*map(lambda p: [p], _profiles(img)), CFG)
+    area = picture.find_picture_area(*map(lambda p: [p], _profiles(img)), CFG)
     assert (area.y0, area.y1) == (10, 90) and (area.x0, area.x1) == (0, 80)
     assert (area.y1 - area.y0) % 2 == 0
 
 
 def test_no_crop_for_a_black_frame_or_a_plain_picture():
     black = np.zeros((60, 100))
-    assert not quality.find_picture_area(*map(lambda p: [p], _profiles(black)), CFG).cropped
+    assert not picture.find_picture_area(*map(lambda p: [p], _profiles(black)), CFG).cropped
     plain = np.full((60, 100), 80.0)
-    assert not quality.find_picture_area(*map(lambda p: [p], _profiles(plain)), CFG).cropped
+    assert not picture.find_picture_area(*map(lambda p: [p], _profiles(plain)), CFG).cropped
 
 
 def test_a_bar_must_be_dark_in_every_frame():
@@ -104,7 +104,7 @@ def test_a_bar_must_be_dark_in_every_frame():
     lit = np.full((60, 100), 100.0)  # ... lit in the next: a picture, not a bar
     c1, r1 = _profiles(dark_edge)
     c2, r2 = _profiles(lit)
-    assert not quality.find_picture_area([c1, c2], [r1, r2], CFG).cropped
+    assert not picture.find_picture_area([c1, c2], [r1, r2], CFG).cropped
 
 
 # ---------------------------------------------------------------- scene cuts
@@ -115,9 +115,9 @@ def test_histograms_of_same_and_disjoint_pictures():
     red[..., 0] = 250
     blue = np.zeros((8, 8, 3), np.uint8)
     blue[..., 2] = 250
-    assert quality.histogram_difference(quality.colour_histogram(red), quality.colour_histogram(red)) == 0.0
-    assert quality.histogram_difference(quality.colour_histogram(red), quality.colour_histogram(blue)) == 1.0
-    assert quality.histogram_difference(None, quality.colour_histogram(red)) == 0.0
+    assert picture.histogram_difference(picture.colour_histogram(red), picture.colour_histogram(red)) == 0.0
+    assert picture.histogram_difference(picture.colour_histogram(red), picture.colour_histogram(blue)) == 1.0
+    assert picture.histogram_difference(None, picture.colour_histogram(red)) == 0.0
 
 
 def _diffs(n: int = 300, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -128,14 +128,14 @@ def _diffs(n: int = 300, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def test_a_cut_is_a_one_frame_spike():
     d, t = _diffs()
     d[150] = 0.6
-    assert quality.find_cuts(d, t, CFG) == [150]
-    assert quality.shots_from_cuts(300, [150]) == [(0, 150), (150, 300)]
+    assert picture.find_cuts(d, t, CFG) == [150]
+    assert picture.shots_from_cuts(300, [150]) == [(0, 150), (150, 300)]
 
 
 def test_motion_over_several_frames_is_no_cut():
     d, t = _diffs()
     d[100:106] = 0.35  # a fast pan: colours change over six frames
-    assert quality.find_cuts(d, t, CFG) == []
+    assert picture.find_cuts(d, t, CFG) == []
 
 
 def test_cuts_too_close_to_the_ends_or_each_other():
@@ -143,13 +143,13 @@ def test_cuts_too_close_to_the_ends_or_each_other():
     d[10] = 0.7  # 0.33 s after the start
     d[295] = 0.9  # 0.17 s before the end (a last black frame)
     d[150], d[160] = 0.5, 0.8  # two cuts 0.33 s apart: the stronger is kept
-    assert quality.find_cuts(d, t, CFG) == [160]
+    assert picture.find_cuts(d, t, CFG) == [160]
 
 
 def test_no_cuts_in_an_uncut_clip():
     d, t = _diffs()
-    assert quality.find_cuts(d, t, CFG) == []
-    assert quality.shots_from_cuts(300, []) == [(0, 300)]
+    assert picture.find_cuts(d, t, CFG) == []
+    assert picture.shots_from_cuts(300, []) == [(0, 300)]
 
 
 # ---------------------------------------------------------------- the back's outline

@@ -1,0 +1,250 @@
+"""The offline pipeline behind ``hingecheck analyze``: source → pose → kinematics → filter → movement → sinks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+
+import numpy as np
+
+from hingecheck.core import picture, quality
+from hingecheck.core.filters import smooth_series
+from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer, calibrate
+from hingecheck.core.kinematics.sagittal import dorsal_unit
+from hingecheck.core.movement.rom import BackRange
+from hingecheck.core.settings import PoseConfig, QualityConfig, Settings
+from hingecheck.core.types import (
+    LEFT_HIP,
+    LEFT_SHOULDER,
+    RIGHT_HIP,
+    RIGHT_SHOULDER,
+    AngleSeries,
+    PoseFrame,
+    VideoFrame,
+    VideoInfo,
+    Warning_,
+)
+from hingecheck.io.pose import ModelInfo, PoseEstimator, crop_frame, uncrop_pose
+from hingecheck.io.video import VideoReader
+from hingecheck.result import OutputOptions
+
+ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
+
+MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the clip is not analysable
+DARK_LUMA = 45.0  # mean frame luma (0–255) below which MediaPipe's mask and landmarks degrade
+
+
+@dataclass
+class AnalyzeOptions:
+    """The options of one analysis (those of ``hingecheck analyze``)."""
+
+    model_path: str | None = None
+    config_path: str | None = None
+    calibration_s: tuple[float, float] | None = None
+    write_video: bool = True
+    blur_faces: bool = False
+    num_poses: int | None = None  # None: from settings
+    max_width: int | None = 1280  # larger frames are scaled down: MediaPipe works at 256 px anyway
+    exercise: str | None = None  # auto (detected) or one of core.settings.EXERCISES; None: [exercise] name
+    back_range: BackRange | None = None  # the person's own range (range test): takeovers judged as a share of it
+
+    @property
+    def output_options(self) -> OutputOptions:
+        """The switches that decide how the outputs are written."""
+        return OutputOptions(write_video=self.write_video, blur_faces=self.blur_faces, max_width=self.max_width)
+
+
+@dataclass
+class Measured:
+    """What the per-frame pass keeps: no images, no masks (a long clip must fit in memory)."""
+
+    poses: list[PoseFrame]
+    measurements: list[FrameMeasurement]
+    luma: list[float]
+    decode_errors: list[str]
+    # per-frame numbers for the quality checks (core/quality.py), one entry per frame
+    hist_diff: list[float] = field(default_factory=list)  # colour change from the previous frame (cuts)
+    outline: list[quality.OutlineShape | None] = field(default_factory=list)  # the back's outline vs landmarks
+    leg_vis: list[float] = field(default_factory=list)  # how well the better-seen knee and ankle are seen
+    area: picture.PictureArea | None = None  # the picture inside black bars (None: not looked for)
+
+    def part(self, start: int, stop: int) -> Measured:
+        """The frames start..stop-1 (one shot of an edited clip)."""
+        return Measured(
+            self.poses[start:stop],
+            self.measurements[start:stop],
+            self.luma[start:stop],
+            self.decode_errors,
+            self.hist_diff[start:stop],
+            self.outline[start:stop],
+            self.leg_vis[start:stop],
+            self.area,
+        )
+
+
+class CrowdSampler:
+    """Looks for a second person a few times a second with a two-person detector.
+
+    The main pass tracks one person (``num_poses = 1``: half the cost, and the same pose input as live mode,
+    so live and offline agree). A sparse two-person look tells whether someone else was in view; if so the
+    clip is analysed again with the lifter chosen among everyone (``LifterTracker``).
+    """
+
+    def __init__(self, estimator: PoseEstimator | None, every_s: float) -> None:
+        self.estimator = estimator
+        self.every_s = every_s
+        self._next_s = 0.0
+        self.samples = 0
+        self.crowded = 0
+
+    def look(self, frame: VideoFrame) -> None:
+        """Check this frame for a second person if it is time for the next look."""
+        if self.estimator is None or frame.time_s < self._next_s:
+            return
+        self._next_s = frame.time_s + self.every_s
+        self.samples += 1
+        self.crowded += self.estimator.process(frame).n_people > 1
+
+    @property
+    def crowded_share(self) -> float:
+        """Share of the looks that saw more than one person."""
+        return self.crowded / self.samples if self.samples else 0.0
+
+
+def measure_video(
+    reader: VideoReader,
+    estimator: PoseEstimator,
+    measurer: SagittalMeasurer,
+    progress: ProgressCallback | None,
+    crowd: CrowdSampler | None = None,
+    quality_cfg: QualityConfig | None = None,
+) -> Measured:
+    """Decode the video and measure every frame: pose, angles, outline, brightness, picture checks."""
+    cfg = quality_cfg or QualityConfig()
+    poses: list[PoseFrame] = []
+    measurements: list[FrameMeasurement] = []
+    luma: list[float] = []
+    hist_diff: list[float] = []
+    outline: list[quality.OutlineShape | None] = []
+    leg_vis: list[float] = []
+    frames = iter(reader)
+    head = list(islice(frames, max(cfg.bar_sample_frames, 1)))
+    area = picture_area(head, cfg)
+    previous_hist: np.ndarray | None = None
+    for full in chain(head, frames):
+        frame = crop_frame(full, area)  # MediaPipe sees the picture, not the bars
+        # every 4th pixel is plenty for a colour histogram (scene cuts) and a brightness check
+        hist = picture.colour_histogram(frame.rgb)
+        hist_diff.append(picture.histogram_difference(previous_hist, hist))
+        previous_hist = hist
+        if hist_diff[-1] > cfg.cut_min_diff:  # probably a cut (confirmed later by find_cuts): facing anew
+            measurer.new_shot()
+        pose = uncrop_pose(estimator.process(frame), area)  # ... and the outputs stay in full-frame pixels
+        m = measurer.measure(pose)
+        measurements.append(m)
+        outline.append(_outline_of(m, pose))
+        leg_vis.append(_leg_visibility(pose))
+        poses.append(pose.without_mask())
+        luma.append(float(frame.rgb[::4, ::4].mean()))
+        if crowd is not None:
+            crowd.look(frame)
+        if progress:
+            progress(full.index + 1, full.time_s)
+    return Measured(poses, measurements, luma, list(reader.report.errors), hist_diff, outline, leg_vis, area)
+
+
+def picture_area(frames: list[VideoFrame], cfg: QualityConfig) -> picture.PictureArea:
+    """The picture inside black pillar/letter-box bars, judged on the first frames of a clip."""
+    if not frames:
+        return picture.PictureArea(0, 0, 0, 0, 0, 0)
+    profiles = [picture.edge_profiles(f.rgb.mean(axis=2)) for f in frames]
+    return picture.find_picture_area([c for c, _ in profiles], [r for _, r in profiles], cfg)
+
+
+def _outline_of(m: FrameMeasurement, pose: PoseFrame) -> quality.OutlineShape | None:
+    """The back's outline against the hip→shoulder landmark line (for the clothing check)."""
+    px = pose.landmarks_px
+    if px is None or m.dorsal_contour is None or not m.facing:
+        return None
+    hip = 0.5 * (px[LEFT_HIP] + px[RIGHT_HIP])
+    shoulder = 0.5 * (px[LEFT_SHOULDER] + px[RIGHT_SHOULDER])
+    axis = shoulder - hip
+    length = float(np.linalg.norm(axis))
+    if length < 8.0:
+        return None
+    back = dorsal_unit(axis / length, 1.0 if m.facing == "right" else -1.0)
+    return quality.outline_shape(m.dorsal_contour, hip, shoulder, back)
+
+
+def _leg_visibility(pose: PoseFrame) -> float:
+    if not pose.detected or pose.landmarks_px is None:
+        return float("nan")
+    px = pose.landmarks_px
+    inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
+    cover = (quality.shank_cover(pose.mask, px[25], px[27]), quality.shank_cover(pose.mask, px[26], px[28]))
+    return quality.leg_visibility(pose.visibility, inside, cover)
+
+
+def _measure_pass(
+    video_path: str | Path,
+    options: AnalyzeOptions,
+    model: ModelInfo,
+    pose_settings: PoseConfig,
+    num_poses: int,
+    progress: ProgressCallback | None,
+    crowd_check: bool,
+    quality_cfg: QualityConfig | None = None,
+) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
+    min_conf = pose_settings.min_confidence
+    every_s = 1.0 / max(pose_settings.crowd_check_hz, 1e-3)
+    with (
+        VideoReader(video_path, max_width=options.max_width) as reader,
+        PoseEstimator(model, num_poses=num_poses, min_confidence=min_conf) as estimator,
+        PoseEstimator(model, num_poses=2, min_confidence=min_conf, output_masks=False)
+        if crowd_check
+        else nullcontext() as crowd_estimator,
+    ):
+        measurer = SagittalMeasurer()
+        crowd = CrowdSampler(crowd_estimator, every_s) if crowd_check else None
+        measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg)
+        info = reader.info
+    return measured, measurer, info, crowd.crowded_share if crowd else 0.0
+
+
+def finite_or_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 3)
+
+
+def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, float] | None):
+    """Calibrate on the standing frames and return the calibration and the smoothed angle series."""
+    calibration = calibrate(measured.measurements, window_s=window_s)
+    raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
+    return calibration, smooth_series(raw)
+
+
+def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:
+    """Warnings about the capture itself: damaged video, person often missing, darkness."""
+    warnings: list[Warning_] = []
+    for err in measured.decode_errors:
+        warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))
+    if 0 < detection_rate < 0.95:
+        warnings.append(
+            Warning_(
+                "person_not_always_found",
+                f"The person was found in only {detection_rate:.0%} of the frames. Keep the whole body in view, "
+                "lit from the front, for the whole set.",
+            )
+        )
+    if measured.luma and float(np.median(measured.luma)) < DARK_LUMA:
+        warnings.append(
+            Warning_(
+                "too_dark",
+                "The video is very dark, so the body outline is uncertain. "
+                "Turn on more light or face the camera towards a bright area.",
+            )
+        )
+    return warnings

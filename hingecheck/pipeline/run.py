@@ -1,0 +1,108 @@
+"""``analyze``: one video through every stage, into an ``AnalysisResult``."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hingecheck.core.errors import HingecheckError, NoPersonError
+from hingecheck.core.kinematics import assess_view
+from hingecheck.core.movement.rom import add_range_shares, faults_for_range
+from hingecheck.core.settings import Settings
+from hingecheck.io.config import load_settings
+from hingecheck.io.pose import ModelInfo, configured_num_poses, resolve_model
+from hingecheck.pipeline.measure import (
+    MIN_DETECTION_RATE_OK,
+    AnalyzeOptions,
+    ProgressCallback,
+    _measure_pass,
+    capture_warnings,
+    finite_or_none,
+)
+from hingecheck.pipeline.shots import analyse_shots, apply_quality, join_series
+from hingecheck.result import AnalysisResult
+
+
+def analyze(
+    video_path: str | Path,
+    options: AnalyzeOptions | None = None,
+    progress: ProgressCallback | None = None,
+    settings: Settings | None = None,
+    model: ModelInfo | None = None,
+) -> AnalysisResult:
+    """Analyse one video. Raises HingecheckError subclasses (with a one-line reason) for unusable input."""
+    options = options or AnalyzeOptions()
+    settings = settings or load_settings(options.config_path)
+    if options.back_range is not None:  # the person's own range replaces the population tolerances
+        settings = dataclasses.replace(settings, faults=faults_for_range(settings.faults, options.back_range))
+    model = model or resolve_model(options.model_path)
+    pose_settings = settings.pose
+    num_poses = options.num_poses or configured_num_poses(settings)
+    t0 = time.perf_counter()
+    crowd_check = num_poses == 1 and pose_settings.crowd_check
+    measured, measurer, info, crowded_share = _measure_pass(
+        video_path, options, model, pose_settings, num_poses, progress, crowd_check, settings.quality
+    )
+    if crowd_check and crowded_share > pose_settings.crowd_share:
+        # someone else is in view: analyse again with every person in view, keeping the lifter
+        measured, measurer, info, _ = _measure_pass(
+            video_path, options, model, pose_settings, 2, progress, False, settings.quality
+        )
+    t_measure = time.perf_counter() - t0
+
+    result = AnalysisResult(
+        video=info,
+        status="ok",
+        message="",
+        poses=measured.poses,
+        dorsal_contours=[m.dorsal_contour for m in measured.measurements],
+        facing=measurer.facing,
+        settings=settings.values,
+        settings_hash=settings.hash,
+        config_source=settings.source,
+        model={"name": model.name, "sha256": model.sha256, "verified": model.verified},
+        source_path=str(video_path),
+        output_options=options.output_options,
+    )
+    detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
+    # each shot its own standing reference; the exercise sets the squat rule
+    wanted = options.exercise or settings.exercise.name
+    shots, exercise = analyse_shots(measured, settings, options.calibration_s, wanted)
+    result.exercise = exercise.to_dict()
+    calibration, series = shots[0].calibration, join_series([s.series for s in shots])
+    result.angles = series
+    result.calibration = {
+        "automatic": calibration.automatic,
+        "found": bool(calibration.found),
+        "start_s": finite_or_none(calibration.start_s),
+        "end_s": finite_or_none(calibration.end_s),
+        "source": calibration.source,  # stand / lockouts / window / none
+        "n_lockouts": calibration.n_lockouts,
+    }
+    result.warnings = capture_warnings(measured, detection_rate)
+    if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
+        result.status = NoPersonError.status
+        result.message = (
+            "no person was found in the video"
+            if detection_rate == 0.0
+            else f"a person was found in only {detection_rate:.0%} of the frames: too little to analyse"
+        )
+        result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
+        return result
+    result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
+    apply_quality(result, measured, shots, settings)
+    add_range_shares(result.reps, options.back_range)
+    result.back_range = options.back_range.to_dict() if options.back_range is not None else None
+    result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
+    return result
+
+
+def error_result(video_path: str | Path, exc: HingecheckError, options: AnalyzeOptions | None = None) -> AnalysisResult:
+    """The result of a video that could not be analysed: its status and one-line reason, nothing else."""
+    output_options = (options or AnalyzeOptions()).output_options
+    return AnalysisResult(
+        video=None, status=exc.status, message=str(exc), source_path=str(video_path), output_options=output_options
+    )
