@@ -96,28 +96,39 @@ def join_series(parts: list[AngleSeries]) -> AngleSeries:
     return AngleSeries(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in names})
 
 
-def leaned_reference(shot: Shot, cfg: QualityConfig) -> None:
-    """A lockout reference that leans back is no zero for the low back: withhold its verdicts and say why."""
+def leaned_reference(shot: Shot, cfg: QualityConfig, own_range: bool = False) -> None:
+    """A lockout reference is no zero for the low back when it leans back, or when the lift starts at the bottom
+    (a loaded lockout, shoulders back and the bar on the thighs, is not the person's neutral stand: thirteen
+    good real floor deadlifts read 25–63° of lumbar flexion from it, and no measure told good from bad lifts).
+    Then the low-back verdicts are withheld, unless the person's own range was measured, and the warning says
+    how to film."""
     cal = shot.calibration
     assert shot.quality is not None
-    if cal.source != "lockouts" or not cal.trunk_deg < -cfg.lockout_reference_lean_max_deg:
+    if cal.source != "lockouts":
         return
     lean = -cal.trunk_deg
-    shot.quality.support.withhold_codes(
-        quality.LUMBAR_CODES,
-        f"the tops of the reps lean back {lean:.0f}° past upright (no still stand to compare with)",
-    )
+    if lean > cfg.lockout_reference_lean_max_deg:
+        code, why = "reference_leans_back", f"the tops of the reps lean back {lean:.0f}° past upright"
+        say = f"at the top of each rep you lean back about {lean:.0f}° past upright (or the camera is tilted)"
+    elif any(r.start_position == "bottom" for r in shot.reps) and not own_range:
+        code, why = "no_standing_reference", "the lift starts at the bottom with no still stand before it"
+        say = "the lift starts at the bar and its lockouts, under load, are not your standing posture"
+    else:
+        return
+    shot.quality.support.withhold_codes(quality.LUMBAR_CODES, why)
     shot.quality.warnings.append(
         Warning_(
-            "reference_leans_back",
-            f"There is no still stand before the first rep, and at the top of each rep you lean back about {lean:.0f}° "
-            "past upright (or the camera is tilted), so the low back has no true standing zero: whether it rounded "
-            "or led the way up is left out. Stand still and upright, side-on, for 2 s before the first pull.",
+            code,
+            f"There is no still stand before the first rep, and {say}, so the low back has no true standing zero: "
+            "whether it rounded or led the way up is left out. Stand still and upright, side-on, for 2 s before "
+            "the first pull.",
         )
     )
 
 
-def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot], settings: Settings) -> None:
+def apply_quality(
+    result: AnalysisResult, measured: Measured, shots: list[Shot], settings: Settings, own_range: bool = False
+) -> None:
     """Per shot: judge what it shows (view, clothing, legs), withhold the verdicts it cannot support, then
     gather the reps (renumbered across shots), warnings and what was withheld into ``result``."""
     cfg = settings.quality
@@ -133,7 +144,7 @@ def apply_quality(result: AnalysisResult, measured: Measured, shots: list[Shot],
         shot.quality = quality.decide(
             estimate_yaw_deg(part.measurements), outline, legs, cfg, settings.faults.lockout_lean_back_deg
         )
-        leaned_reference(shot, cfg)
+        leaned_reference(shot, cfg, own_range)
         shot.quality.support.withhold(shot.reps)
         withheld.merge(shot.quality.support, prefix=f"shot {k + 1}: " if len(shots) > 1 else "")
         for w in shot.quality.warnings:
