@@ -7,6 +7,15 @@ from dataclasses import dataclass
 from hingecheck.core.sections import setting
 
 EXERCISES = ("rdl", "deadlift", "kb_deadlift", "good_morning", "hinge")
+SQUAT_RULES = ("knee_ratio", "chest_up")
+# the profile fields' docs, shared by the profiles that set their own defaults
+START_DOC = "where a rep starts: standing (down, then up) or bottom (pull first)"
+KNEE_NORMAL_DOC = "knee flexion at the bottom that is normal for this lift (at most)"
+KNEE_MIN_DOC = "squat: knee flexion at least this (both rules) ... "
+SQUAT_RULE_DOC = (
+    "knee_ratio: the knees bend far and about as much as the hips; chest_up: the knees bend deep with the "
+    "chest upright (hips dropping towards knee level)"
+)
 
 
 @dataclass(frozen=True)
@@ -38,19 +47,18 @@ class ExerciseProfile:
 
     start: str = setting(
         "standing",
-        "where a rep starts: standing (down, then up) or bottom (pull first)",
+        START_DOC,
         choices=("standing", "bottom"),
     )
-    knee_normal_max_deg: float = setting(30.0, "knee flexion at the bottom that is normal for this lift (at most)")
+    knee_normal_max_deg: float = setting(30.0, KNEE_NORMAL_DOC)
     squat_rule: str = setting(
         "knee_ratio",
-        "knee_ratio: the knees bend far and about as much as the hips; chest_up: the knees bend deep with the "
-        "chest upright (hips dropping towards knee level)",
-        choices=("knee_ratio", "chest_up"),
+        SQUAT_RULE_DOC,
+        choices=SQUAT_RULES,
     )
     knee_min_deg: float = setting(
         45.0,
-        "squat: knee flexion at least this (both rules) ... ",
+        KNEE_MIN_DOC,
     )
     knee_hip_ratio: float = setting(0.6, "knee_ratio rule: ... and at least this fraction of the hip flexion")
     trunk_max_deg: float = setting(
@@ -76,7 +84,7 @@ class HingeProfile(ExerciseProfile):
     rendered development set.
     """
 
-    knee_normal_max_deg: float = setting(25.0, "knee flexion at the bottom that is normal for this lift (at most)")
+    knee_normal_max_deg: float = setting(25.0, KNEE_NORMAL_DOC)
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,8 @@ class GoodMorningProfile(ExerciseProfile):
     towards horizontal; a squat as for the RDL, from 40° of knee flexion.
     """
 
-    knee_normal_max_deg: float = setting(20.0, "knee flexion at the bottom that is normal for this lift (at most)")
-    knee_min_deg: float = setting(40.0, "squat: knee flexion at least this (both rules) ... ")
+    knee_normal_max_deg: float = setting(20.0, KNEE_NORMAL_DOC)
+    knee_min_deg: float = setting(40.0, KNEE_MIN_DOC)
 
 
 @dataclass(frozen=True)
@@ -97,14 +105,13 @@ class KbDeadliftProfile(ExerciseProfile):
     16–26° forward).
     """
 
-    knee_normal_max_deg: float = setting(96.0, "knee flexion at the bottom that is normal for this lift (at most)")
+    knee_normal_max_deg: float = setting(96.0, KNEE_NORMAL_DOC)
     squat_rule: str = setting(
         "chest_up",
-        "knee_ratio: the knees bend far and about as much as the hips; chest_up: the knees bend deep with the "
-        "chest upright (hips dropping towards knee level)",
-        choices=("knee_ratio", "chest_up"),
+        SQUAT_RULE_DOC,
+        choices=SQUAT_RULES,
     )
-    knee_min_deg: float = setting(90.0, "squat: knee flexion at least this (both rules) ... ")
+    knee_min_deg: float = setting(90.0, KNEE_MIN_DOC)
 
 
 @dataclass(frozen=True)
@@ -114,17 +121,14 @@ class DeadliftProfile(ExerciseProfile):
     deadlift drops the hips towards knee level with the chest upright.
     """
 
-    start: str = setting(
-        "bottom", "where a rep starts: standing (down, then up) or bottom (pull first)", choices=("standing", "bottom")
-    )
-    knee_normal_max_deg: float = setting(110.0, "knee flexion at the bottom that is normal for this lift (at most)")
+    start: str = setting("bottom", START_DOC, choices=("standing", "bottom"))
+    knee_normal_max_deg: float = setting(110.0, KNEE_NORMAL_DOC)
     squat_rule: str = setting(
         "chest_up",
-        "knee_ratio: the knees bend far and about as much as the hips; chest_up: the knees bend deep with the "
-        "chest upright (hips dropping towards knee level)",
-        choices=("knee_ratio", "chest_up"),
+        SQUAT_RULE_DOC,
+        choices=SQUAT_RULES,
     )
-    knee_min_deg: float = setting(90.0, "squat: knee flexion at least this (both rules) ... ")
+    knee_min_deg: float = setting(90.0, KNEE_MIN_DOC)
     trunk_max_deg: float = setting(
         35.0, "chest_up rule: ... with the trunk at most this far forward of standing (the chest upright)"
     )
