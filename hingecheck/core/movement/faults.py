@@ -102,8 +102,6 @@ class FaultJudge:
         new = []
         for rule in self.rules:
             if phase not in rule.phases or rule.code in self.found:
-                if phase in rule.phases:
-                    rule.observe(self, frames, i)
                 continue
             at = self.sustained(rule.code, rule.holds(self, frames, i), frames, i)
             if at is not None:

@@ -7,6 +7,7 @@ that holds for ``sustain_s`` into a fault. Thresholds and their sources: ``[faul
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from hingecheck.core.settings import ExerciseProfile, FaultConfig
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 NAN = float("nan")
 
 
-class Rule:
+class Rule(ABC):
     """A fault rule: ``holds`` says whether frame ``i`` shows the fault (None: cannot tell on this frame)."""
 
     code = ""
@@ -26,12 +27,9 @@ class Rule:
     def __init__(self, cfg: FaultConfig) -> None:
         self.cfg = cfg
 
+    @abstractmethod
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
         """Whether the fault's condition holds at buffer position ``i`` (None when it cannot be judged)."""
-        raise NotImplementedError  # pragma: no cover - every rule defines it
-
-    def observe(self, judge: FaultJudge, frames: RepFrames, i: int) -> None:
-        """Keep running state on a frame after the fault was found (most rules keep none)."""
 
     def place(self, judge: FaultJudge, frames: RepFrames, at: int) -> int:
         """Where the fault is placed once sustained (default: the first frame of the run)."""
