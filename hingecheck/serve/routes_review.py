@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from hingecheck.serve import accounts, views
+from hingecheck.serve.accounts import User
 from hingecheck.serve.db import audit, audit_rows, now_iso
 from hingecheck.serve.web import (
     check_csrf,
@@ -122,14 +123,20 @@ def client_page(request: Request) -> Response:
     )
 
 
-async def link_create(request: Request) -> Response:
-    """``POST /clients/<id>/links``: a new upload link."""
-    client_id = int(request.path_params["client_id"])
+async def owned_client_post(request: Request, client_id: int) -> tuple[User, dict[str, Any]]:
+    """A POST on one of the clinician's clients: logged in, the client theirs (404 otherwise), the CSRF token
+    right; returns the clinician and the form."""
     with db(request) as conn:
         user, csrf = require_login(request, conn)
         if accounts.own_client(conn, user, client_id) is None:
             raise not_found()
-    await check_csrf(request, csrf)
+    return user, await check_csrf(request, csrf)
+
+
+async def link_create(request: Request) -> Response:
+    """``POST /clients/<id>/links``: a new upload link."""
+    client_id = int(request.path_params["client_id"])
+    user, _ = await owned_client_post(request, client_id)
     with db(request) as conn:
         accounts.create_link(conn, user, client_id)
     return redirect(f"/clients/{client_id}#links")
@@ -138,11 +145,7 @@ async def link_create(request: Request) -> Response:
 async def link_revoke(request: Request) -> Response:
     """``POST /clients/<id>/links/<link>/revoke``: the link stops working at once."""
     client_id, link_id = int(request.path_params["client_id"]), int(request.path_params["link_id"])
-    with db(request) as conn:
-        user, csrf = require_login(request, conn)
-        if accounts.own_client(conn, user, client_id) is None:
-            raise not_found()
-    await check_csrf(request, csrf)
+    user, _ = await owned_client_post(request, client_id)
     with db(request) as conn:
         if not accounts.revoke_link(conn, user, link_id):
             raise not_found()
@@ -153,11 +156,7 @@ async def link_revoke(request: Request) -> Response:
 async def client_delete(request: Request) -> Response:
     """``POST /clients/<id>/delete``: remove the client's files and rows (typed confirmation)."""
     client_id = int(request.path_params["client_id"])
-    with db(request) as conn:
-        user, csrf = require_login(request, conn)
-        if accounts.own_client(conn, user, client_id) is None:
-            raise not_found()
-    form = await check_csrf(request, csrf)
+    user, form = await owned_client_post(request, client_id)
     if form.get("confirm") != "delete":
         return render(request, "error.html", 400, title="Not deleted", detail="Type delete to confirm.")
 
