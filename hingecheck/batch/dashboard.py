@@ -21,11 +21,9 @@ from hingecheck.batch.store import ResultStore
 from hingecheck.batch.trends import (
     TREND_METRICS,
     Session,
-    arrow,
     attention_score,
-    format_value,
-    is_worse,
     sessions_of,
+    trend_cells,
     worsening,
 )
 from hingecheck.io.sinks import atomic_open
@@ -142,7 +140,7 @@ def _client_rows(store: ResultStore, items: list[dict[str, Any]]) -> list[dict[s
                 "latest": last,
                 "worsening": worsening(sessions),
                 "attention": attention_score(sessions, len(problems)),
-                "cells": _trend_cells(last),
+                "cells": trend_cells(last),
             }
         )
     clients.sort(key=lambda c: (-c["attention"], c["name"]))
@@ -192,24 +190,6 @@ def _effective_status(item: dict[str, Any]) -> str:
     return item["status"]
 
 
-def _trend_cells(session: Session | None) -> list[dict[str, Any]]:
-    cells = []
-    for metric, (label, _) in TREND_METRICS.items():
-        value = session.values.get(metric) if session else None
-        delta = session.change.get(metric) if session else None
-        cells.append(
-            {
-                "metric": metric,
-                "label": label,
-                "value": value,
-                "text": format_value(metric, value),
-                "arrow": arrow(metric, delta),
-                "worse": is_worse(metric, delta),
-            }
-        )
-    return cells
-
-
 def write_dashboard(outdir: Path, store: ResultStore, items: list[dict[str, Any]]) -> Path:
     """Write OUTDIR/index.html and OUTDIR/clients/<client>.html; returns the index path."""
     env = _env()
@@ -219,7 +199,7 @@ def write_dashboard(outdir: Path, store: ResultStore, items: list[dict[str, Any]
         rows = []
         for s in client["sessions"]:
             link, label = _report_of(s.output_dir, outdir, base="../")
-            rows.append({"session": s, "cells": _trend_cells(s), "link": link, "link_label": label})
+            rows.append({"session": s, "cells": trend_cells(s), "link": link, "link_label": label})
         page = env.get_template("dashboard_client.html").render(
             client=client,
             rows=rows,

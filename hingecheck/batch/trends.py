@@ -120,3 +120,22 @@ def format_value(metric: str, value: float | None) -> str:
     if metric in ("fault_rate", "mean_lumbar_share"):
         return f"{value:.0%}"
     return f"{value:.0f}°"
+
+
+def trend_cells(session: Session | None) -> list[dict[str, Any]]:
+    """A session's trend metrics for a table: value, text, arrow and whether it got worse (dashboard, portal)."""
+    cells = []
+    for metric, (label, _) in TREND_METRICS.items():
+        value = session.values.get(metric) if session else None
+        delta = session.change.get(metric) if session else None
+        cells.append(
+            {
+                "metric": metric,
+                "label": label,
+                "value": value,
+                "text": format_value(metric, value),
+                "arrow": arrow(metric, delta),
+                "worse": is_worse(metric, delta),
+            }
+        )
+    return cells

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from hingecheck.batch.trends import TREND_METRICS, arrow, format_value, is_worse, sessions_of, worsening
+from hingecheck.batch.trends import sessions_of, trend_cells, worsening
 from hingecheck.serve.accounts import User
 from hingecheck.serve.jobs import public_status
 
@@ -83,23 +83,6 @@ def client_sessions(conn: sqlite3.Connection, client_id: int) -> list[Any]:
         "SELECT r.* FROM recordings r JOIN jobs j ON j.recording_id = r.id WHERE j.client_id = ?", (client_id,)
     ).fetchall()
     return sessions_of(rows)
-
-
-def trend_cells(session: Any) -> list[dict[str, Any]]:
-    """The trend metrics of a session as text with arrows, for the tables."""
-    cells = []
-    for metric, (label, _) in TREND_METRICS.items():
-        value = session.values.get(metric) if session else None
-        delta = session.change.get(metric) if session else None
-        cells.append(
-            {
-                "label": label,
-                "text": format_value(metric, value),
-                "arrow": arrow(metric, delta),
-                "worse": is_worse(metric, delta),
-            }
-        )
-    return cells
 
 
 def dashboard_clients(conn: sqlite3.Connection, user: User) -> list[dict[str, Any]]:
