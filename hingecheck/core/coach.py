@@ -17,7 +17,12 @@ import numpy as np
 from hingecheck.core.filters import LiveAngleSmoother, OneEuroParams
 from hingecheck.core.framing import FramingCheck, StillnessDetector, check_framing
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, calibrate
-from hingecheck.core.kinematics.calibration import STAND_BEFORE_BEND_DEG, lockout_frames, standing_frames
+from hingecheck.core.kinematics.calibration import (
+    STAND_BEFORE_BEND_DEG,
+    lockout_frames,
+    standing_frames,
+    true_runs,
+)
 from hingecheck.core.movement import RepTracker
 from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
 from hingecheck.core.settings import LiveConfig, Settings
@@ -227,10 +232,10 @@ class LiveCoach:
         if len(self._pending) < 3:
             return None
         sel, _ = lockout_frames(self._pending)
-        runs = np.flatnonzero(np.diff(np.concatenate([[0], sel.astype(np.int8), [0]])))
-        if len(runs) < 2 or runs[1] >= len(self._pending):  # none, or the first one is still going on
+        runs = true_runs(sel)
+        if not runs or runs[0][1] == len(self._pending) - 1:  # none, or the first one is still going on
             return None
-        first, end = int(runs[0]), int(runs[1]) - 1
+        first, end = runs[0]
         trunk = np.array([m.trunk_deg for m in self._pending[:first]], float)
         top = float(np.nanmedian([m.trunk_deg for m in self._pending[first : end + 1]]))
         if not (np.isfinite(trunk).any() and np.nanmax(trunk) >= top + STAND_BEFORE_BEND_DEG):

@@ -149,7 +149,7 @@ class Calibration:
         )
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive (start, end) index pairs of the True runs."""
     padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -191,7 +191,7 @@ def standing_frames(
     quiet = (_moving_range(t, trunk, QUIET_WINDOW_S) < QUIET_RANGE_DEG) & (
         _moving_range(t, thigh, QUIET_WINDOW_S) < QUIET_RANGE_DEG
     )
-    runs = _runs(upright & quiet)
+    runs = true_runs(upright & quiet)
     long_runs = [r for r in runs if t[r[1]] - t[r[0]] >= min_s]
     warnings: list[Warning_] = []
     if long_runs:
@@ -244,7 +244,7 @@ def lockout_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarray
         # the thigh +25…+46° at lockout and 70°/s of jitter), while the trunk line is steady
         slow = _speed(t, trunk) < LOCKOUT_MAX_SPEED_DEG_S
         flags = finite & (trunk <= top + LOCKOUT_BAND_DEG) & slow
-    runs = [(a, b) for a, b in _runs(flags) if t[b] - t[a] >= LOCKOUT_MIN_S - 1e-9]
+    runs = [(a, b) for a, b in true_runs(flags) if t[b] - t[a] >= LOCKOUT_MIN_S - 1e-9]
     sel = np.zeros(n, bool)
     for a, b in runs:
         sel[a : b + 1] = True
