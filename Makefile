@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_CLIP := samples/hinge_good_stoop.mp4
 DEMO_OUT := out/demo
 
-.PHONY: venv demo test lint bench clean browser
+.PHONY: venv demo test lint bench clean browser retrain
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/speed.py $(DEMO_CLIP)
+
+# The learned lumbopelvic model (hingecheck/models/lumbopelvic.npz) from the committed corpus table data/corpus/
+# (no re-render needed): fitted on the training bodies, scored on the validation bodies and the devset.
+retrain: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[train]"
+	$(BIN)/python tools/train_lumbopelvic.py --export hingecheck/models/lumbopelvic.npz
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -72,16 +72,26 @@ def client_range(client: str | None, db: str) -> BackRange | None:
 
 def add_models_subcommand(sub: argparse._SubParsersAction) -> None:
     """Register ``hingecheck models``."""
-    p = sub.add_parser("models", help="show the pose model in use and check its integrity")
+    p = sub.add_parser("models", help="show the pose and lumbopelvic models in use and check their integrity")
     p.add_argument("--model", metavar="PATH")
     p.set_defaults(func=run_models)
 
 
 def run_models(args: argparse.Namespace) -> int:
     """Print which pose model is used and whether its checksum matches the published one."""
+    from hingecheck.io.lumbopelvic_model import SHIPPED, load_model
     from hingecheck.io.pose import resolve_model
 
     info = resolve_model(args.model)
     state = "checksum verified" if info.verified else "no published checksum (structure checked)"
     print(f"{info.name}  sha256 {info.sha256}  {state}  ({info.path})")
+    prov = load_model().provenance
+    all_scores = prov.get("scores", {})
+    scores = all_scores.get("val", {}) if isinstance(all_scores, dict) else {}
+    val = ", ".join(f"{k.split('_')[0]} {v['learned_rmse']:.1f}°" for k, v in scores.items() if isinstance(v, dict))
+    print(
+        f"{SHIPPED.name}  trained {prov.get('trained')} on {prov.get('bodies')} rendered bodies "
+        f"({prov.get('frames')} frames, commit {str(prov.get('hingecheck_commit'))[:10]}); "
+        f"unseen bodies RMSE: {val or 'n/a'}  ({SHIPPED})"
+    )
     return 0

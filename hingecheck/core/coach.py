@@ -23,6 +23,7 @@ from hingecheck.core.kinematics.calibration import (
     standing_frames,
     true_runs,
 )
+from hingecheck.core.kinematics.lumbopelvic import LearnedReader, LumbopelvicModel
 from hingecheck.core.movement import RepTracker
 from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
 from hingecheck.core.settings import LiveConfig, Settings
@@ -131,8 +132,17 @@ class LiveCoach:
     calibration are then replayed once more with it, so every frame is read with the same zeros as offline.
     """
 
-    def __init__(self, settings: Settings, cfg: LiveConfig | None = None, exercise: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cfg: LiveConfig | None = None,
+        exercise: str | None = None,
+        model: LumbopelvicModel | None = None,
+    ) -> None:
         self.settings = settings
+        # the learned pelvis/lumbar reading (None: the hand-made one), with each calibration's standing features
+        self.model = model
+        self._reader: LearnedReader | None = None
         self.cfg = cfg or settings.live
         self.exercise = exercise or settings.exercise.name  # auto or one of core.settings.EXERCISES
         self.angles: list[FrameAngles | None] = []  # one per processed frame (None until calibrated)
@@ -252,9 +262,7 @@ class LiveCoach:
             return CoachUpdate(None, self.state, "stand still, side-on", 0.0, framing)
         if source == "lockouts":
             calibration.source, calibration.n_lockouts = "lockouts", 1
-        self.calibrations.append(calibration)
-        self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
-        self.state = "tracking"
+        self._adopt_calibration(calibration, self._pending)
         pending, self._pending = self._pending, []
         update = None
         reps: list[Rep] = []
@@ -266,6 +274,18 @@ class LiveCoach:
         assert update is not None
         update.reps_done, update.early_faults = reps, faults
         return update
+
+    def _adopt_calibration(self, calibration: Calibration, measured: list[FrameMeasurement]) -> None:
+        """Track with this calibration (``measured``: the frames it was calibrated on)."""
+        self.calibrations.append(calibration)
+        self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
+        self.state = "tracking"
+        if self.model is not None:
+            cfg = self.settings.reading
+            self._reader = LearnedReader.for_reference(
+                self.model, measured, calibration.reference_positions, cfg.max_lumbar_uncertainty_deg,
+                cfg.lumbar_uncertainty_share, cfg.correction_window_s,
+            )  # fmt: skip
 
     def _track(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         calibration = self.calibrations[-1]
@@ -285,6 +305,8 @@ class LiveCoach:
         del self.reps[self._rep_offset :]
         self._smoother = make_live_smoother(self.cfg)
         self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
+        if self._reader is not None:
+            self._reader.reset()
         reps: list[Rep] = []
         for frame in history[:-1]:
             reps += self._track_frame(calibration, frame, framing).reps_done
@@ -301,7 +323,12 @@ class LiveCoach:
         return support
 
     def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
-        angles = smooth_frame(self._smoother, calibration.angles(m))
+        relative = calibration.angles(m)
+        if self._reader is not None:
+            relative = self._reader.read_frame(m, relative)
+        angles = smooth_frame(self._smoother, relative)
+        if self._reader is not None:
+            angles = self._reader.withhold_frame(angles)
         self.angles[m.index] = angles
         self._view_frames += 1
         self._turned_frames += not framing.side_on
@@ -343,9 +370,7 @@ class LiveCoach:
             pending = [m for m in all_measurements if self.angles[m.index] is None]
             calibration = calibrate(all_measurements)
             if calibration.found:
-                self.calibrations.append(calibration)
-                self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
-                self.state = "tracking"
+                self._adopt_calibration(calibration, all_measurements)
                 for m in pending:
                     self._track(m, FramingCheck(True, True, ""))
         return self._finish_tracker()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from hingecheck.core.settings import LiveConfig
-from hingecheck.core.types import ANGLE_COLUMNS, AngleSeries, FrameAngles
+from hingecheck.core.types import ANGLE_COLUMNS, UNCERTAINTY_COLUMNS, AngleSeries, FrameAngles
 
 # Gaps up to this long are bridged by linear interpolation (a blink of the mask or a missed detection);
 # longer dropouts stay NaN, because a rep can start or end inside them.
@@ -84,7 +84,7 @@ def smooth_series(
     fps = _fps(t)
     smoothed = {
         name: zero_phase_smooth(fill_short_gaps(getattr(series, name), t, max_gap_s), fps, window_s, polyorder)
-        for name in ANGLE_COLUMNS
+        for name in ANGLE_COLUMNS + UNCERTAINTY_COLUMNS
     }
     # Confidence of a bridged frame is that of its weaker neighbour: the value is an interpolation.
     conf = np.asarray(series.confidence, float).copy()
@@ -158,7 +158,9 @@ class LiveAngleSmoother:
 
     def __init__(self, params: OneEuroParams | None = None) -> None:
         p = params or OneEuroParams.from_live(LiveConfig())
-        self._filters = {name: OneEuroFilter(p.min_cutoff_hz, p.beta, p.d_cutoff_hz) for name in ANGLE_COLUMNS}
+        self._filters = {
+            name: OneEuroFilter(p.min_cutoff_hz, p.beta, p.d_cutoff_hz) for name in ANGLE_COLUMNS + UNCERTAINTY_COLUMNS
+        }
 
     def reset(self) -> None:
         """Reset every angle's filter."""

@@ -370,3 +370,32 @@ class QualityConfig:
         "other real side clips, >= 0.9 on the devset. PoseReader's plate in front of the shins "
         "(posereader_nico_unblocked, 0.58) is not caught: MediaPipe's mask takes the plate for the person",
     )
+
+
+@dataclass(frozen=True)
+class ReadingConfig:
+    """[reading] How pelvis, lumbar and hip are read from the outline (core/kinematics/lumbopelvic.py). "learned":
+    gradient-boosted trees fitted on hundreds of rendered bodies (hingecheck/models/lumbopelvic.npz, provenance
+    inside; `hingecheck models`), with a 90 % interval per frame; "hand_made": lines fitted to fixed outline
+    windows (tuned on the 8 devset bodies: hip 11.1°, lumbar 11.1° RMSE on 95 unseen bodies vs 6.3° and 4.5°).
+    """
+
+    method: str = setting("learned", "pelvis/lumbar/hip reading", choices=("learned", "hand_made"))
+    max_lumbar_uncertainty_deg: float = setting(
+        8.0,
+        "frames whose lumbar 90 % half-width exceeds this plus lumbar_uncertainty_share of the reading's own size "
+        "leave lumbar (and pelvic tilt) empty. The error grows with the flexion (unseen rendered bodies: RMSE 3 at "
+        "< 5°, 12 at > 25°), so a 35° ± 20° reading still says 'flexed'. 8 + 0.6·|lumbar| withholds 12 % of frames "
+        "of 95 unseen bodies (RMSE 8.7 there, 3.9 on the rest) and 4 % of the devset's, none of its flexed frames",
+    )
+    lumbar_uncertainty_share: float = setting(0.6, "see max_lumbar_uncertainty_deg")
+    correction_window_s: float = setting(
+        0.0,
+        "0: the trees' reading as it is. Above 0 the learned reading enters as a correction of the outline fit "
+        "averaged over this window (centred offline, the window before each frame live): the outline fit's timing, "
+        "the trees' level. Measured on 102 unseen bodies at 1.0 s: lumbar RMSE 4.1 -> 5.5°, so off; the low-back "
+        "rule reads its timing from the outline fit's own columns instead",
+    )
+    uncertain_share_warn: float = setting(
+        0.2, "share of the frames in reps with lumbar left empty above which the clip warns and says why"
+    )

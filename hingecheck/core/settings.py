@@ -36,6 +36,7 @@ from hingecheck.core.sections import (
     LiveConfig,
     PoseConfig,
     QualityConfig,
+    ReadingConfig,
     RepConfig,
     setting,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "PoseConfig",
     "QualityConfig",
     "RdlProfile",
+    "ReadingConfig",
     "RepConfig",
     "Settings",
     "defaults_toml",
@@ -71,6 +73,7 @@ SECTIONS: dict[str, type] = {
     "live": LiveConfig,
     "batch": BatchConfig,
     "quality": QualityConfig,
+    "reading": ReadingConfig,
     "exercise": ExerciseConfig,
     "rdl": RdlProfile,
     "deadlift": DeadliftProfile,
@@ -96,6 +99,7 @@ class Settings:
     good_morning: GoodMorningProfile = field(default_factory=GoodMorningProfile)
     hinge: HingeProfile = field(default_factory=HingeProfile)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    reading: ReadingConfig = field(default_factory=ReadingConfig)
     source: str = "defaults"
 
     @property

@@ -156,10 +156,26 @@ class FrameAngles:
     knee_flexion_deg: float = measure(float("nan"), doc="shank relative to thigh, + flexion")
     thigh_inclination_deg: float = measure(float("nan"), doc="thigh in space, + knee forward of the hip")
     confidence: float = measure(0.0, digits=3, doc="0..1, overall trust in this frame's hip/lumbar split")
+    outline_hip_flexion_deg: float = measure(
+        float("nan"), doc="hip flexion as the outline fit reads it: its changes time extension_from_low_back"
+    )
+    outline_lumbar_flexion_deg: float = measure(
+        float("nan"), doc="lumbar flexion as the outline fit reads it (who moved first at the return's start)"
+    )
+    hip_uncertainty_deg: float = measure(
+        float("nan"), doc="half-width of the 90 % interval of hip flexion (learned reading; empty: hand-made)"
+    )
+    lumbar_uncertainty_deg: float = measure(
+        float("nan"), doc="half-width of the 90 % interval of lumbar flexion (above the bound, lumbar is left empty)"
+    )
 
 
 # the angle columns of frames.csv, the filters and the movement stage: FrameAngles' angles, in its order
-ANGLE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(FrameAngles) if f.name.endswith("_deg"))
+ANGLE_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(FrameAngles) if f.name.endswith("_deg") and not f.name.endswith("_uncertainty_deg")
+)
+# the learned reading's stated uncertainties (degrees): smoothed with the angles, not angles themselves
+UNCERTAINTY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(FrameAngles) if f.name.endswith("_uncertainty_deg"))
 
 
 @dataclass
@@ -177,6 +193,10 @@ class AngleSeries:
     knee_flexion_deg: np.ndarray
     thigh_inclination_deg: np.ndarray
     confidence: np.ndarray
+    outline_hip_flexion_deg: np.ndarray
+    outline_lumbar_flexion_deg: np.ndarray
+    hip_uncertainty_deg: np.ndarray
+    lumbar_uncertainty_deg: np.ndarray
 
     def __len__(self) -> int:
         return len(self.index)
@@ -198,6 +218,10 @@ class AngleSeries:
             nan(),
             nan(),
             np.zeros(n),
+            nan(),
+            nan(),
+            nan(),
+            nan(),
         )
 
     @classmethod

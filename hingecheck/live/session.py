@@ -28,6 +28,7 @@ from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer
 from hingecheck.core.settings import Settings
 from hingecheck.core.types import PoseFrame, Rep, VideoFrame
 from hingecheck.io.config import load_settings
+from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, PoseEstimator, resolve_model
 from hingecheck.io.sinks import atomic_open
 from hingecheck.live import gui as live_gui  # first: OpenCV's GUI must load before PyAV (see live_gui)
@@ -236,7 +237,10 @@ class _SessionLoop:
         self.slot = LatestFrameSlot()
         self.capture = CaptureThread(source, self.slot)
         self.measurer = SagittalMeasurer()
-        self.coach = LiveCoach(session.settings, session.cfg, session.options.exercise)
+        learned = session.settings.reading.method == "learned"
+        self.coach = LiveCoach(
+            session.settings, session.cfg, session.options.exercise, load_model() if learned else None
+        )
         self.poses: list[PoseFrame] = []
         self.measurements: list[FrameMeasurement] = []
         self.luma: list[float] = []

@@ -13,7 +13,8 @@ import numpy as np
 
 from hingecheck.core import picture, quality
 from hingecheck.core.filters import smooth_series
-from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer, calibrate
+from hingecheck.core.kinematics import Calibration, FrameMeasurement, SagittalMeasurer, calibrate
+from hingecheck.core.kinematics.lumbopelvic import LearnedReader
 from hingecheck.core.kinematics.sagittal import dorsal_unit
 from hingecheck.core.movement.rom import BackRange
 from hingecheck.core.settings import PoseConfig, QualityConfig, Settings
@@ -28,6 +29,7 @@ from hingecheck.core.types import (
     VideoInfo,
     Warning_,
 )
+from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, PoseEstimator, crop_frame, uncrop_pose
 from hingecheck.io.video import VideoReader
 from hingecheck.result import OutputOptions
@@ -219,11 +221,31 @@ def finite_or_none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 3)
 
 
-def angles_from(measured: Measured, settings: Settings, window_s: tuple[float, float] | None):
-    """Calibrate on the standing frames and return the calibration and the smoothed angle series."""
+def angles_from(
+    measured: Measured, settings: Settings, window_s: tuple[float, float] | None
+) -> tuple[Calibration, AngleSeries]:
+    """Calibrate on the standing frames and return the calibration and the smoothed angle series (pelvis, lumbar
+    and hip read by the learned model unless [reading] method says hand_made; uncertain lumbar left empty)."""
     calibration = calibrate(measured.measurements, window_s=window_s)
-    raw = AngleSeries.from_frames([calibration.angles(m) for m in measured.measurements])
-    return calibration, smooth_series(raw)
+    frames = [calibration.angles(m) for m in measured.measurements]
+    reader = learned_reader(settings, measured.measurements, calibration)
+    if reader is not None:
+        frames = reader.read(measured.measurements, frames)
+    series = smooth_series(AngleSeries.from_frames(frames))
+    return calibration, reader.withhold(series) if reader is not None else series
+
+
+def learned_reader(
+    settings: Settings, measurements: list[FrameMeasurement], calibration: Calibration
+) -> LearnedReader | None:
+    """The learned reading for this calibration (None: [reading] method = hand_made, or no reference)."""
+    if settings.reading.method != "learned" or not calibration.found:
+        return None
+    cfg = settings.reading
+    return LearnedReader.for_reference(
+        load_model(), measurements, calibration.reference_positions, cfg.max_lumbar_uncertainty_deg,
+        cfg.lumbar_uncertainty_share, cfg.correction_window_s,
+    )  # fmt: skip
 
 
 def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from hingecheck.core import picture, quality
 from hingecheck.core.kinematics import Calibration, FrameMeasurement
+from hingecheck.core.kinematics.lumbopelvic import uncertainty_warning
 from hingecheck.core.kinematics.view import estimate_yaw_deg
 from hingecheck.core.movement.exercise import ExerciseChoice, choose_exercise
 from hingecheck.core.settings import QualityConfig, Settings
@@ -145,6 +146,11 @@ def apply_quality(
             estimate_yaw_deg(part.measurements), outline, legs, cfg, settings.faults.lockout_lean_back_deg
         )
         leaned_reference(shot, cfg, own_range)
+        uncertain = uncertainty_warning(
+            shot.series, part.measurements, rep_spans(shot), settings.reading.uncertain_share_warn
+        )
+        if uncertain is not None:
+            shot.quality.warnings.append(uncertain)
         shot.quality.support.withhold(shot.reps)
         withheld.merge(shot.quality.support, prefix=f"shot {k + 1}: " if len(shots) > 1 else "")
         for w in shot.quality.warnings:
@@ -186,6 +192,19 @@ def apply_quality(
     ]
     if measured.area is not None and measured.area.cropped:
         result.picture_area = measured.area.to_dict()
+
+
+def rep_spans(shot: Shot) -> list[tuple[int, int]]:
+    """Each rep's first and last position in the shot's series."""
+    index = np.asarray(shot.series.index)
+    last = int(index[-1]) if len(index) else 0
+    return [
+        (
+            int(np.searchsorted(index, r.start_frame)),
+            int(np.searchsorted(index, r.end_frame if r.end_frame is not None else last)),
+        )
+        for r in shot.reps
+    ]
 
 
 def _facing_of(measurements: list[FrameMeasurement]) -> str | None:

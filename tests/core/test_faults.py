@@ -266,7 +266,8 @@ def _gt_series(sample: Path) -> AngleSeries:
     series.detected[:] = True
     series.confidence[:] = 1.0
     for name in ANGLE_COLUMNS:
-        getattr(series, name)[:] = [float(r[name]) for r in rows]
+        if name in rows[0]:  # the truth has no outline-fit columns
+            getattr(series, name)[:] = [float(r[name]) for r in rows]
     return series
 
 
@@ -287,3 +288,23 @@ def test_sample_labels_hold_on_every_noise_seed(name):
         if got != truth:
             wrong.append((seed, got))
     assert not wrong, f"{len(wrong)}/50 seeds: {wrong[:3]}"
+
+
+def test_low_back_rule_reads_its_timing_from_the_outline_fit_columns():
+    """The learned reading flattens a fast arch; the outline fit keeps it. Where a series carries the outline fit's
+    own hip and lumbar, extension_from_low_back is timed on them (and not on the level-reading columns)."""
+    flat = LOW_BACK_RETURN.series()
+    arch_lumbar, arch_hip = flat.lumbar_flexion_deg.copy(), flat.hip_flexion_deg.copy()
+    flattened = one_rep([(1.4, dict(hip=78, lumbar=4, knee=15))], back=[(1.6, {})]).series()
+    n = min(len(flat), len(flattened))
+    mixed = AngleSeries(**{k: np.asarray(v)[:n].copy() for k, v in vars(flattened).items()})
+    mixed.outline_lumbar_flexion_deg = arch_lumbar[:n]
+    mixed.outline_hip_flexion_deg = arch_hip[:n]
+    assert [r.fault_codes for r in analyse_reps(mixed, SETTINGS)] == [["extension_from_low_back"]]
+    # the same level columns without the outline fit's: no arch to see
+    assert [r.fault_codes for r in analyse_reps(flattened, SETTINGS)] == [[]]
+    # and the arch only in the level columns is not used once the outline columns are there
+    swapped = AngleSeries(**{k: np.asarray(v)[:n].copy() for k, v in vars(flat).items()})
+    swapped.outline_lumbar_flexion_deg = flattened.lumbar_flexion_deg[:n]
+    swapped.outline_hip_flexion_deg = flattened.hip_flexion_deg[:n]
+    assert [r.fault_codes for r in analyse_reps(swapped, SETTINGS)] == [[]]

@@ -362,3 +362,15 @@ def test_clean_standing_outline_keeps_the_standing_pelvis_baseline():
     cal = calibrate(ms)
     assert np.isnan(cal.pelvis_arm_free_deg)
     assert cal.angles(ms[-1]).pelvic_tilt_deg == pytest.approx(60.0, abs=1e-6)
+
+
+def test_a_body_read_lying_on_its_side_is_no_posture():
+    """A close camera cuts off head and shoulders at lockout and MediaPipe returns a person lying down (YFGD: trunk
+    −88°): that frame is taken as no person, with the reason, and does not vote on the facing."""
+    measurer = SagittalMeasurer()
+    ok = measurer.measure(make_pose(pelvis_deg=60.0, index=0))
+    assert ok.detected and ok.trunk_deg == pytest.approx(60.0, abs=3.0)
+    for bend, expect in ((130.0, True), (140.0, False), (-40.0, True), (-50.0, False)):
+        m = SagittalMeasurer(facing="right").measure(make_pose(pelvis_deg=bend, index=1))
+        assert m.detected is expect, bend
+        assert ("implausible_pose" in m.quality) is (not expect)

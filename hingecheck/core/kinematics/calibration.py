@@ -72,6 +72,8 @@ class Calibration:
     n_lockouts: int = 0
     # The arm-free pelvis zero's estimator when an arm hid the standing outline (None: pelvis_deg serves all frames)
     arm_free: ArmFreeZero | None = None
+    # positions (in the calibrated frame list) of the reference frames: the learned reading's standing features
+    reference_positions: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
 
     @property
     def pelvis_arm_free_deg(self) -> float:
@@ -146,6 +148,8 @@ class Calibration:
             knee_flexion_deg=thigh + (m.shank_deg - self.shank_deg),
             thigh_inclination_deg=thigh,
             confidence=m.confidence if split else 0.0,
+            outline_hip_flexion_deg=hip,
+            outline_lumbar_flexion_deg=upper_lumbar - pelvis,
         )
 
 
@@ -340,6 +344,7 @@ def calibrate(
         arm_free=ArmFreeZero.for_standing(chosen, trunk0, pelvis0, lumbar0),
         source=source,
         n_lockouts=n_lockouts,
+        reference_positions=np.flatnonzero(sel),
     )
     # exactly as a live caller streams the frames after its stand: the zero is fixed at the same frame
     for m in measurements:

@@ -58,8 +58,22 @@ ARM_GATE_SHARE = 0.5  # above this share the outline there is probably the arm, 
 FIT_RMS_MAX_L = 0.03
 # Landmarks that must be inside the image for the analysis (shoulders, hips, knees, ankles).
 BODY_LANDMARKS = [LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP, LEFT_KNEE, RIGHT_KNEE, LEFT_ANKLE, RIGHT_ANKLE]
+# A side view of a hinge keeps the trunk between leaning back a little and bent past horizontal, and the knee
+# never far behind the hip. MediaPipe, shown a body cut by the frame's edge (a close gym camera at lockout, head
+# and shoulders out of view), can return a person lying on their side (YFGD: trunk −88°, thigh −112°); such a
+# frame is no posture of this person and is taken as "no person found" (quality "implausible_pose" says why).
+PLAUSIBLE_TRUNK_DEG = (-45.0, 135.0)
+PLAUSIBLE_THIGH_MIN_DEG = -60.0
 # Frames whose split confidence is below this leave lumbar and pelvic tilt unmeasured (calibration.py).
 MIN_SPLIT_CONFIDENCE = 0.4
+
+
+@dataclass(frozen=True)
+class TrunkOutline:
+    """The back's outline in the trunk's frame (unit: the trunk length L; NaN where no edge was found)."""
+
+    contour: np.ndarray  # (stations,) offset from the hip→shoulder axis towards the back at CONTOUR_STATIONS_L
+    pelvis_window: np.ndarray  # (PELVIS_STATIONS, 2) the pelvis window's points: (along the axis, towards the back)
 
 
 @dataclass
@@ -86,6 +100,9 @@ class FrameMeasurement:
     trunk_length_px: float = float("nan")
     pelvis_window: np.ndarray | None = None  # (N, 2) outline points the pelvis line was fitted to
     thoracolumbar_window: np.ndarray | None = None  # (N, 2) outline points of the thoracolumbar fit
+    outline_l: TrunkOutline | None = None  # the outline in the trunk's frame (the learned reading's input)
+    landmarks_l: np.ndarray | None = None  # (33, 2) landmarks in the trunk's frame (lumbopelvic.py)
+    landmark_visibilities: np.ndarray | None = None  # (33,) MediaPipe's visibility of each landmark
 
     @property
     def split_ok(self) -> bool:
@@ -188,7 +205,8 @@ class SagittalMeasurer:
         """Measure one frame. ``brightness`` (mean luma 0..255 of the frame), when given, feeds the quality."""
         if not pose.detected or pose.landmarks_px is None:
             return FrameMeasurement(pose.index, pose.time_s, False, self.facing)
-        self._votes += facing_vote(pose)
+        vote = facing_vote(pose)
+        self._votes += vote
         facing = self.facing or "right"
         sign = 1.0 if facing == "right" else -1.0
         px = pose.landmarks_px
@@ -208,6 +226,10 @@ class SagittalMeasurer:
             shank_deg=_inclination_deg(ankle, knee, sign),
             trunk_length_px=trunk_length,
         )
+        lo, hi = PLAUSIBLE_TRUNK_DEG
+        if not (lo <= m.trunk_deg <= hi) or m.thigh_deg < PLAUSIBLE_THIGH_MIN_DEG:
+            self._votes -= vote  # nor does it say which way the person faces
+            return FrameMeasurement(pose.index, pose.time_s, False, self.facing, quality={"implausible_pose": 1.0})
         vis = pose.visibility if pose.visibility is not None else np.zeros(len(px))
         landmark_vis = float(np.mean(vis[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_KNEE, RIGHT_KNEE]]))
         m.quality["landmark_visibility"] = landmark_vis
@@ -223,6 +245,11 @@ class SagittalMeasurer:
         m.quality["hip_width_l"] = float(abs(px[LEFT_HIP, 0] - px[RIGHT_HIP, 0])) / max(trunk_length, 1e-9)
         inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
         m.quality["body_in_frame"] = float(inside[BODY_LANDMARKS].mean())
+        if trunk_length >= 8.0:
+            up = trunk_vec / trunk_length
+            rel = (px - hip) / trunk_length
+            m.landmarks_l = np.stack([rel @ up, rel @ (sign * np.array([-up[1], up[0]]))], 1)
+            m.landmark_visibilities = np.asarray(vis, float)
         if brightness is not None:
             m.quality["brightness"] = float(brightness)
         if pose.mask is None or trunk_length < 8.0:
@@ -255,6 +282,10 @@ class SagittalMeasurer:
         thorax_fit, _ = window_fit(THORAX_WINDOW_L)
         pelvis_fit, pelvis_pts = fit_pelvis_window(mask, hip, trunk_unit, trunk_length, sign)
         m.pelvis_window = pelvis_pts[np.isfinite(pelvis_pts).all(axis=1)]
+        m.outline_l = TrunkOutline(
+            ((contour - hip) @ back) / trunk_length,
+            np.stack([(pelvis_pts - hip) @ trunk_unit, (pelvis_pts - hip) @ back], 1) / trunk_length,
+        )
         m.thoracolumbar_window = lumbar_pts[np.isfinite(lumbar_pts).all(axis=1)]
         if lumbar_fit is not None:
             m.lumbar_deg = inclination_deg(lumbar_fit.direction, sign)

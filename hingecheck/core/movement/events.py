@@ -114,10 +114,17 @@ def finite(x: float) -> bool:
 
 def drive_of(angles: dict[str, float], drive: str = "hip") -> float:
     """Hip flexion drives the segmentation (trunk inclination stands in where the hip is not measured), or the
-    trunk inclination alone where the exercise's profile says so (a bar and plates in front of the hips)."""
+    trunk inclination alone where the exercise's profile says so (a bar and plates in front of the hips).
+
+    The hip is the outline fit's where the series has it: segmentation is timing, and the learned reading (right
+    in level) is flat-topped at the bottom, so its maximum wanders by frames between live and offline smoothing.
+    """
     if drive == "trunk":
         return angles["trunk"]
-    return angles["hip"] if finite(angles["hip"]) else angles["trunk"]
+    for name in ("outline_hip", "hip"):
+        if finite(angles.get(name, math.nan)):
+            return angles[name]
+    return angles["trunk"]
 
 
 class GlitchFilter:

@@ -1,0 +1,503 @@
+"""The learned pelvis / lumbar / hip reading and its uncertainty (DESIGN §3b).
+
+The hand-made split (sagittal.py: lines fitted to fixed outline windows) was tuned on eight rendered bodies and
+reads the pelvis 9° off on bodies it never saw. Gradient-boosted trees, fitted on hundreds of rendered bodies
+(tools/train_lumbopelvic.py, corpus in data/corpus/), read pelvic tilt, lumbar flexion and hip flexion from what
+each frame already has: the hand-made angles and their quality terms, the whole dorsal contour in the trunk's
+frame, the pelvis window's outline points and the landmarks in the trunk's frame, each also relative to the
+standing reference. Two quantile ensembles per angle give a 90 % interval (conformalised on held-out bodies),
+whose half-width is the stated uncertainty.
+
+Pure numpy: the trees are flat arrays and a frame is read by walking every tree at once, one level per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from hingecheck.core.kinematics.sagittal import (
+    CONTOUR_STATIONS_L,
+    PELVIS_STATIONS,
+    FrameMeasurement,
+)
+from hingecheck.core.types import AngleSeries, FrameAngles, Warning_
+
+N_LANDMARKS = 33
+_L_SH, _R_SH, _L_HIP, _R_HIP = 11, 12, 23, 24
+N_STATIONS = int(round((CONTOUR_STATIONS_L[1] - CONTOUR_STATIONS_L[0]) / CONTOUR_STATIONS_L[2])) + 1
+# the hand-made reading's columns the features use (FrameAngles relative to standing; FrameMeasurement absolute)
+RELATIVE_ANGLES = (
+    "hip_flexion_deg",
+    "lumbar_flexion_deg",
+    "pelvic_tilt_deg",
+    "thoracic_flexion_deg",
+    "trunk_inclination_deg",
+    "knee_flexion_deg",
+    "thigh_inclination_deg",
+    "confidence",
+)
+QUALITY_TERMS = (
+    "landmark_visibility",
+    "shoulder_width_l",
+    "hip_width_l",
+    "body_in_frame",
+    "arm_share",
+    "fit_rms_l",
+    "pelvis_coverage",
+    "lumbar_coverage",
+)
+ABSOLUTE_ANGLES = ("trunk_deg", "thigh_deg", "shank_deg", "pelvis_deg", "lumbar_deg", "thorax_deg")
+TARGETS = ("pelvic_tilt_deg", "lumbar_flexion_deg", "hip_flexion_deg")
+QUANTILES = ("mid", "lo", "hi")
+# each target corrects the hand-made reading of the same angle (a column of feature_names())
+RESIDUAL_OF = {t: f"rel_{t}" for t in ("pelvic_tilt_deg", "lumbar_flexion_deg", "hip_flexion_deg")}
+# a frame is read by the model when this many contour stations found the back's edge (of 53): with less there is
+# no outline to read, and the landmark-only hip stands (confidence 0), as without the model
+MIN_OUTLINE_STATIONS = 10
+MIN_HALF_WIDTH_DEG = 0.5
+
+
+def feature_names() -> list[str]:
+    """The features, in the order of ``FrameFeatures.matrix`` (a shipped model must list exactly these)."""
+    names = [f"rel_{c}" for c in RELATIVE_ANGLES] + [f"q_{c}" for c in QUALITY_TERMS]
+    names += [f"abs_rel_{c}" for c in ABSOLUTE_ANGLES]
+    names += [f"contour_{i}" for i in range(N_STATIONS)] + [f"contour_rel_{i}" for i in range(N_STATIONS)]
+    names += [f"contour_slope_{i}" for i in range(N_STATIONS - 1)]
+    names += [f"pwin_{i}_{ax}" for i in range(PELVIS_STATIONS) for ax in ("up", "back")]
+    names += [f"lm_up_{i}" for i in range(N_LANDMARKS)] + [f"lm_fw_{i}" for i in range(N_LANDMARKS)]
+    names += [f"lm_rel_up_{i}" for i in range(N_LANDMARKS)] + [f"lm_rel_fw_{i}" for i in range(N_LANDMARKS)]
+    names += [f"vis_{i}" for i in range(N_LANDMARKS)]
+    return names
+
+
+def landmarks_in_trunk_frame(px: np.ndarray, facing_sign: np.ndarray) -> np.ndarray:
+    """Landmarks (..., 33, 2 image px) in the trunk's frame: origin hip-mid, unit the trunk length, (along the
+    hip→shoulder axis, towards the subject's front). ``facing_sign`` +1 faces image-right, −1 left."""
+    hip = 0.5 * (px[..., _L_HIP, :] + px[..., _R_HIP, :])
+    axis = 0.5 * (px[..., _L_SH, :] + px[..., _R_SH, :]) - hip
+    length = np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-6)
+    up = axis / length
+    fwd = np.stack([-up[..., 1], up[..., 0]], -1) * np.asarray(facing_sign, float)[..., None]
+    rel = (px - hip[..., None, :]) / length[..., None, :]
+    return np.stack([np.einsum("...kc,...c->...k", rel, up), np.einsum("...kc,...c->...k", rel, fwd)], -1)
+
+
+@dataclass
+class FrameFeatures:
+    """Per-frame inputs of the estimator, column-wise (n frames). NaN where a frame has no value."""
+
+    relative: np.ndarray  # (n, 8) RELATIVE_ANGLES: the hand-made reading relative to standing
+    quality: np.ndarray  # (n, 8) QUALITY_TERMS
+    absolute: np.ndarray  # (n, 6) ABSOLUTE_ANGLES (image-plane degrees)
+    contour_l: np.ndarray  # (n, N_STATIONS) the dorsal contour: offset from the trunk axis towards the back, in L
+    pelvis_window_l: np.ndarray  # (n, PELVIS_STATIONS, 2) the pelvis window's points (along the axis, towards back)
+    landmarks_l: np.ndarray  # (n, 33, 2) landmarks_in_trunk_frame
+    visibility: np.ndarray  # (n, 33)
+
+    def baseline(self, reference: np.ndarray) -> np.ndarray:
+        """The standing posture (median over the ``reference`` frames) of the features taken relative to it."""
+        stacked = self._referenced()[reference]
+        finite = np.isfinite(stacked)
+        out = np.full(stacked.shape[1], np.nan)
+        cols = finite.any(axis=0)
+        if cols.any():
+            out[cols] = np.nanmedian(stacked[:, cols], axis=0)
+        return out
+
+    def _referenced(self) -> np.ndarray:
+        n = len(self.relative)
+        return np.concatenate([self.absolute, self.contour_l, self.landmarks_l.transpose(0, 2, 1).reshape(n, -1)], 1)
+
+    def matrix(self, baseline: np.ndarray) -> np.ndarray:
+        """The (n, len(feature_names())) model input, relative parts taken from ``baseline``."""
+        n = len(self.relative)
+        rel = self._referenced() - baseline
+        n_abs = len(ABSOLUTE_ANGLES)
+        lm = self.landmarks_l.transpose(0, 2, 1).reshape(n, -1)  # all "up" then all "forward"
+        return np.concatenate(
+            [
+                self.relative,
+                self.quality,
+                rel[:, :n_abs],
+                self.contour_l,
+                rel[:, n_abs : n_abs + N_STATIONS],
+                np.diff(self.contour_l, axis=1),
+                self.pelvis_window_l.reshape(n, -1),
+                lm,
+                rel[:, n_abs + N_STATIONS :],
+                self.visibility,
+            ],
+            1,
+        )
+
+    @classmethod
+    def of(cls, measurements: Sequence[FrameMeasurement], relative: Sequence[FrameAngles]) -> FrameFeatures:
+        """Features of measured frames (``relative``: the hand-made reading of each, Calibration.angles)."""
+        n = len(measurements)
+        nan = np.nan
+        feats = cls(
+            np.array([[getattr(a, c) for c in RELATIVE_ANGLES] for a in relative], float).reshape(n, -1),
+            np.array([[m.quality.get(c, nan) for c in QUALITY_TERMS] for m in measurements], float).reshape(n, -1),
+            np.array([[getattr(m, c) for c in ABSOLUTE_ANGLES] for m in measurements], float).reshape(n, -1),
+            np.full((n, N_STATIONS), nan),
+            np.full((n, PELVIS_STATIONS, 2), nan),
+            np.full((n, N_LANDMARKS, 2), nan),
+            np.full((n, N_LANDMARKS), nan),
+        )
+        for i, m in enumerate(measurements):
+            if m.outline_l is not None:
+                feats.contour_l[i] = m.outline_l.contour
+                feats.pelvis_window_l[i] = m.outline_l.pelvis_window
+            if m.landmarks_l is not None:
+                feats.landmarks_l[i] = m.landmarks_l
+                feats.visibility[i] = m.landmark_visibilities
+        # a frame without a person has no hand-made reading: its confidence is "none", not 0
+        undetected = np.array([not m.detected for m in measurements], bool)
+        feats.relative[undetected] = nan
+        return feats
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Regression trees as flat node arrays (a leaf points to itself), summed over trees plus a base value."""
+
+    feature: np.ndarray  # (nodes,) int
+    threshold: np.ndarray  # (nodes,) go left when x <= threshold
+    missing_left: np.ndarray  # (nodes,) bool: where NaN goes
+    left: np.ndarray  # (nodes,) int
+    right: np.ndarray  # (nodes,) int
+    value: np.ndarray  # (nodes,) leaf values (0 inside)
+    roots: np.ndarray  # (trees,) int
+    depth: int
+    base: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Sum of the trees' leaves for each row of ``x`` (n, features)."""
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            v = x[rows, self.feature[node]]
+            go_left = np.where(np.isnan(v), self.missing_left[node], v <= self.threshold[node])
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.base + self.value[node].sum(axis=1)
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Its arrays under ``prefix`` (for np.savez)."""
+        return {
+            f"{prefix}feature": self.feature.astype(np.int16),
+            f"{prefix}threshold": self.threshold.astype(np.float64),
+            f"{prefix}missing_left": self.missing_left.astype(bool),
+            f"{prefix}left": self.left.astype(np.int32),
+            f"{prefix}right": self.right.astype(np.int32),
+            f"{prefix}value": self.value.astype(np.float64),
+            f"{prefix}roots": self.roots.astype(np.int32),
+            f"{prefix}meta": np.array([self.depth, self.base], float),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TreeEnsemble:
+        """The ensemble stored by ``arrays``."""
+        depth, base = arrays[f"{prefix}meta"]
+        return cls(
+            arrays[f"{prefix}feature"].astype(np.intp),
+            arrays[f"{prefix}threshold"],
+            arrays[f"{prefix}missing_left"],
+            arrays[f"{prefix}left"].astype(np.intp),
+            arrays[f"{prefix}right"].astype(np.intp),
+            arrays[f"{prefix}value"],
+            arrays[f"{prefix}roots"].astype(np.intp),
+            int(depth),
+            float(base),
+        )
+
+
+@dataclass(frozen=True)
+class LumbopelvicReading:
+    """The learned reading of n frames: each target's estimate and its 90 % interval half-width (degrees)."""
+
+    estimate: dict[str, np.ndarray]
+    uncertainty: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class LumbopelvicModel:
+    """Per target (TARGETS) a mean ensemble and 5 %/95 % quantile ensembles; the stated uncertainty is the
+    quantile pair's half-width scaled so that mean ± uncertainty held the truth on 90 % of frames of bodies held
+    out of the fit (normalised split conformal).
+
+    The ensembles predict the hand-made reading's error (``residual_of``: the feature column of the hand-made value
+    each target corrects): the hand-made split follows the motion within a rep well (its error is a slow bias of
+    body and pose), trees alone flatten it (a low-back-led return's 15° arch read as 4°). Without a hand-made value
+    (its outline untrusted) a frame gets no learned value either.
+    """
+
+    ensembles: dict[str, dict[str, TreeEnsemble]]  # target -> "mid" | "lo" | "hi"
+    interval_scale: dict[str, float]
+    provenance: dict[str, object] = field(default_factory=dict)
+    residual_of: dict[str, str] = field(default_factory=lambda: dict(RESIDUAL_OF))
+
+    def read(self, x: np.ndarray) -> LumbopelvicReading:
+        """Estimates and uncertainties for the rows of the feature matrix ``x``; NaN where a row has no person."""
+        names = feature_names()
+        estimate: dict[str, np.ndarray] = {}
+        uncertainty: dict[str, np.ndarray] = {}
+        for target, parts in self.ensembles.items():
+            mid, lo, hi = (parts[q].predict(x) for q in QUANTILES)
+            base = self.residual_of.get(target)
+            estimate[target] = mid + (x[:, names.index(base)] if base else 0.0)
+            uncertainty[target] = raw_half_width(lo, hi) * self.interval_scale[target]
+        return LumbopelvicReading(estimate, uncertainty)
+
+
+def raw_half_width(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Half the 5–95 % quantile pair's width, floored (a crossing or collapsed pair still says "some")."""
+    return np.maximum(0.5 * (hi - lo), MIN_HALF_WIDTH_DEG)
+
+
+def learned_angles(
+    model: LumbopelvicModel, features: FrameFeatures, baseline: np.ndarray, relative: Sequence[FrameAngles]
+) -> list[FrameAngles]:
+    """The frames' angles with pelvis, lumbar and hip read by the model and their uncertainty attached.
+
+    Frames the hand-made reading left without a split (no trusted outline) keep the landmark-only hip and no
+    lumbar: the model is not asked what the outline could not show. Thoracic flexion, trunk, knee and thigh
+    are the landmark/outline measures as before.
+    """
+    out = list(relative)
+    if not out:
+        return out
+    x = features.matrix(baseline)
+    outline = np.isfinite(features.contour_l).sum(axis=1) >= MIN_OUTLINE_STATIONS
+    detected = np.array([a.detected and np.isfinite(a.trunk_inclination_deg) for a in relative], bool)
+    measured = detected & outline
+    if not measured.any():
+        return out
+    reading = model.read(x[measured])
+    for k, i in enumerate(np.flatnonzero(measured).tolist()):
+        a = relative[i]
+        pelvis = float(reading.estimate["pelvic_tilt_deg"][k])
+        lumbar = float(reading.estimate["lumbar_flexion_deg"][k])
+        hip = float(reading.estimate["hip_flexion_deg"][k])
+        if not (np.isfinite(pelvis) and np.isfinite(lumbar) and np.isfinite(hip)):
+            continue  # no hand-made split to correct: the frame keeps its landmark-only reading
+        out[i] = FrameAngles(
+            a.index,
+            a.time_s,
+            True,
+            hip_flexion_deg=hip,
+            lumbar_flexion_deg=lumbar,
+            pelvic_tilt_deg=pelvis,
+            thoracic_flexion_deg=a.thoracic_flexion_deg,
+            trunk_inclination_deg=a.trunk_inclination_deg,
+            knee_flexion_deg=a.knee_flexion_deg,
+            thigh_inclination_deg=a.thigh_inclination_deg,
+            confidence=a.confidence,
+            outline_hip_flexion_deg=a.outline_hip_flexion_deg,
+            outline_lumbar_flexion_deg=a.outline_lumbar_flexion_deg,
+            hip_uncertainty_deg=float(reading.uncertainty["hip_flexion_deg"][k]),
+            lumbar_uncertainty_deg=float(reading.uncertainty["lumbar_flexion_deg"][k]),
+        )
+    return out
+
+
+@dataclass
+class LearnedReader:
+    """The model with one standing reference: reads a clip at once (offline) or frame by frame (live) alike."""
+
+    model: LumbopelvicModel
+    baseline: np.ndarray  # the standing posture of the features read relative to it (FrameFeatures.baseline)
+    bound_deg: float  # ReadingConfig.max_lumbar_uncertainty_deg
+    share: float  # ReadingConfig.lumbar_uncertainty_share
+    detail_window_s: float = 0.0  # ReadingConfig.correction_window_s (0: the trees' reading as it is)
+    _recent: list[tuple[float, dict[str, float]]] = field(default_factory=list)  # live: corrections in the window
+
+    @classmethod
+    def for_reference(
+        cls,
+        model: LumbopelvicModel,
+        measurements: Sequence[FrameMeasurement],
+        reference_positions: np.ndarray,
+        bound_deg: float,
+        share: float,
+        detail_window_s: float = 0.0,
+    ) -> LearnedReader | None:
+        """The reader for the standing reference frames ``measurements[reference_positions]`` (None: none)."""
+        if len(reference_positions) == 0:
+            return None
+        chosen = [measurements[i] for i in np.asarray(reference_positions).tolist()]
+        features = FrameFeatures.of(chosen, [FrameAngles(m.index, m.time_s, m.detected) for m in chosen])
+        return cls(model, features.baseline(np.ones(len(chosen), bool)), bound_deg, share, detail_window_s)
+
+    def read(self, measurements: Sequence[FrameMeasurement], relative: Sequence[FrameAngles]) -> list[FrameAngles]:
+        """A clip's learned angles (``relative``: the hand-made reading of each frame, Calibration.angles), the
+        correction averaged over a centred window (``keep_outline_detail``)."""
+        learned = learned_angles(self.model, FrameFeatures.of(measurements, relative), self.baseline, relative)
+        return keep_outline_detail(learned, relative, self.detail_window_s, causal=False)
+
+    def reset(self) -> None:
+        """Forget the live window (the frames are read again from the start)."""
+        self._recent.clear()
+
+    def read_frame(self, m: FrameMeasurement, relative: FrameAngles) -> FrameAngles:
+        """Live: one frame, the correction averaged over the window before it (causal)."""
+        learned = learned_angles(self.model, FrameFeatures.of([m], [relative]), self.baseline, [relative])[0]
+        if self.detail_window_s <= 0:
+            return learned
+        self._recent.append((m.time_s, corrections(learned, relative)))
+        while self._recent and self._recent[0][0] < m.time_s - self.detail_window_s:
+            self._recent.pop(0)
+        return corrected(learned, relative, self._recent)
+
+    def withhold(self, series: AngleSeries) -> AngleSeries:
+        """``withhold_uncertain`` with this reader's bound."""
+        return withhold_uncertain(series, self.bound_deg, self.share)
+
+    def withhold_frame(self, angles: FrameAngles) -> FrameAngles:
+        """One (smoothed) frame with lumbar and pelvic tilt left empty when too uncertain."""
+        if not too_uncertain(
+            np.array([angles.lumbar_flexion_deg]), np.array([angles.lumbar_uncertainty_deg]), self.bound_deg, self.share
+        )[0]:
+            return angles
+        nan = float("nan")
+        return replace(angles, lumbar_flexion_deg=nan, pelvic_tilt_deg=nan, outline_lumbar_flexion_deg=nan)
+
+
+CORRECTED = ("hip_flexion_deg", "lumbar_flexion_deg", "pelvic_tilt_deg")
+
+
+def corrections(learned: FrameAngles, relative: FrameAngles) -> dict[str, float]:
+    """The learned reading minus the hand-made one, per corrected angle (NaN where either is missing)."""
+    if learned is relative:
+        return {}
+    return {k: getattr(learned, k) - getattr(relative, k) for k in CORRECTED}
+
+
+def corrected(
+    learned: FrameAngles, relative: FrameAngles, window: Sequence[tuple[float, dict[str, float]]]
+) -> FrameAngles:
+    """The hand-made reading plus the mean learned correction over ``window`` (frames without one: unchanged)."""
+    if learned is relative:
+        return learned
+    values = {}
+    for k in CORRECTED:
+        c = [w[k] for _, w in window if k in w and np.isfinite(w[k])]
+        base = getattr(relative, k)
+        values[k] = base + float(np.mean(c)) if c and np.isfinite(base) else getattr(learned, k)
+    return replace(learned, **values)
+
+
+def keep_outline_detail(
+    learned: Sequence[FrameAngles], relative: Sequence[FrameAngles], window_s: float, causal: bool
+) -> list[FrameAngles]:
+    """The hand-made reading plus the learned correction averaged over ``window_s`` (centred, or the window before
+    each frame when ``causal``).
+
+    The trees read the level well on unseen bodies but flatten fast changes (a 15° low-back arch at the start of a
+    return read as 4°); the hand-made outline fit follows the motion within a rep, and its error is a slow bias of
+    body and pose. The sum keeps the level of the one and the timing of the other (a complementary filter).
+    """
+    if window_s <= 0 or not learned:
+        return list(learned)
+    t = np.array([a.time_s for a in learned], float)
+    out = list(learned)
+    blended = {
+        k: windowed_correction(
+            t,
+            np.array([getattr(a, k) if a is not r else np.nan for a, r in zip(learned, relative, strict=True)]),
+            np.array([getattr(r, k) for r in relative], float),
+            window_s,
+            causal,
+        )
+        for k in CORRECTED
+    }
+    for i, (a, r) in enumerate(zip(learned, relative, strict=True)):
+        if a is not r:
+            hip, lumbar, pelvis = (float(blended[k][i]) for k in CORRECTED)
+            out[i] = replace(a, hip_flexion_deg=hip, lumbar_flexion_deg=lumbar, pelvic_tilt_deg=pelvis)
+    return out
+
+
+def windowed_correction(
+    t: np.ndarray, learned: np.ndarray, hand_made: np.ndarray, window_s: float, causal: bool
+) -> np.ndarray:
+    """``hand_made`` plus the mean of ``learned - hand_made`` over the window around (or before) each time; the
+    learned value where the hand-made one is missing or no correction falls in the window."""
+    c = learned - hand_made
+    ok = np.isfinite(c)
+    lo = np.searchsorted(t, t - (window_s if causal else window_s / 2), side="left")
+    hi = np.searchsorted(t, t if causal else t + window_s / 2, side="right")
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, c, 0.0))])
+    cnt = np.concatenate([[0], np.cumsum(ok)])
+    n = cnt[hi] - cnt[lo]
+    mean = np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)
+    out = hand_made + mean
+    return np.where(np.isfinite(out), out, learned)
+
+
+def too_uncertain(lumbar_deg: np.ndarray, uncertainty_deg: np.ndarray, bound_deg: float, share: float) -> np.ndarray:
+    """Frames whose lumbar half-width exceeds ``bound_deg + share·|lumbar|`` (the error grows with the flexion)."""
+    lumbar = np.abs(np.nan_to_num(np.asarray(lumbar_deg, float)))
+    return np.asarray(uncertainty_deg, float) > bound_deg + share * lumbar
+
+
+def withhold_uncertain(series: AngleSeries, bound_deg: float, share: float) -> AngleSeries:
+    """Lumbar flexion and pelvic tilt left empty where the lumbar interval is too wide (``too_uncertain``; the
+    uncertainty itself stays, so a reader sees why); hip keeps its value and states its own uncertainty."""
+    too_wide = too_uncertain(series.lumbar_flexion_deg, series.lumbar_uncertainty_deg, bound_deg, share)
+    if not too_wide.any():
+        return series
+    lumbar = np.where(too_wide, np.nan, series.lumbar_flexion_deg)
+    pelvis = np.where(too_wide, np.nan, series.pelvic_tilt_deg)
+    outline = np.where(too_wide, np.nan, series.outline_lumbar_flexion_deg)
+    return replace(series, lumbar_flexion_deg=lumbar, pelvic_tilt_deg=pelvis, outline_lumbar_flexion_deg=outline)
+
+
+# Why a reading is uncertain, from the quality terms of the frames it was withheld on (median over them):
+# an arm over the back's outline, a camera turned from side-on (shoulders apart by this share of L; a side view
+# ~0.1, 30° of yaw ~0.45), an outline that is no clean line (loose clothing, a fold), landmarks poorly seen.
+WHY_ARM_SHARE = 0.2
+WHY_SHOULDER_WIDTH_L = 0.35
+WHY_FIT_RMS_L = 0.03
+WHY_VISIBILITY = 0.6
+
+
+def uncertainty_warning(
+    series: AngleSeries, measurements: Sequence[FrameMeasurement], spans: Sequence[tuple[int, int]], share_warn: float
+) -> Warning_ | None:
+    """A warning when lumbar was withheld (too uncertain) on more than ``share_warn`` of the frames of the reps
+    (``spans``: first and last position of each rep), saying why as far as the quality terms tell."""
+    withheld = ~np.isfinite(series.lumbar_flexion_deg) & np.isfinite(series.lumbar_uncertainty_deg)
+    in_reps = np.zeros(len(series), bool)
+    for a, b in spans:
+        in_reps[a : b + 1] = True
+    if not in_reps.any():
+        return None
+    share = float(withheld[in_reps].mean())
+    if share <= share_warn:
+        return None
+    where = np.flatnonzero(withheld & in_reps).tolist()
+
+    def median(term: str) -> float:
+        vals = [measurements[i].quality.get(term, np.nan) for i in where]
+        return float(np.nanmedian(vals)) if np.isfinite(vals).any() else float("nan")
+
+    reasons = []
+    if median("arm_share") > WHY_ARM_SHARE:
+        reasons.append("an arm covers the outline of the back")
+    if median("shoulder_width_l") > WHY_SHOULDER_WIDTH_L:
+        reasons.append("the camera is turned away from side-on")
+    if median("fit_rms_l") > WHY_FIT_RMS_L:
+        reasons.append("the outline of the back is not a clean line (loose clothing or a fold)")
+    if median("landmark_visibility") < WHY_VISIBILITY:
+        reasons.append("the body is poorly seen")
+    why = "; ".join(reasons) or "the outline of the back there is unlike those the reading was fitted on"
+    typical = float(np.nanmedian(series.lumbar_uncertainty_deg[where]))
+    return Warning_(
+        "lumbar_uncertain",
+        f"The low back could not be read reliably on {share:.0%} of the frames of the reps (±{typical:.0f}° there: "
+        f"{why}), so lumbar flexion is left empty on those frames rather than guessed. Film exactly side-on, arms "
+        "crossed or on the bar, in a fitted top.",
+    )

@@ -1,0 +1,81 @@
+"""The learned lumbopelvic model at the edge: the shipped weights (package data) read into the core's arrays.
+
+The weights are ``hingecheck/models/lumbopelvic.npz``, written by ``tools/train_lumbopelvic.py --export`` (one
+command: ``make retrain``); its provenance (corpus shards, bodies, commit, scores) travels inside the file and
+``hingecheck models`` prints it. Its SHA-256 is listed in ``hingecheck/models/SHA256SUMS`` like the pose model's.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import logging
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from hingecheck.core.errors import ModelError
+from hingecheck.core.kinematics.lumbopelvic import QUANTILES, TARGETS, LumbopelvicModel, TreeEnsemble, feature_names
+
+log = logging.getLogger(__name__)
+
+SHIPPED = Path(str(importlib.resources.files("hingecheck") / "models" / "lumbopelvic.npz"))
+
+
+def save_model(model: LumbopelvicModel, path: Path) -> None:
+    """Write a model as one compressed .npz (its arrays plus a JSON header with features and provenance)."""
+    arrays: dict[str, np.ndarray] = {}
+    for target, parts in model.ensembles.items():
+        for q, ensemble in parts.items():
+            arrays.update(ensemble.arrays(f"{target}.{q}."))
+    header = {
+        "targets": list(model.ensembles),
+        "interval_scale": model.interval_scale,
+        "residual_of": model.residual_of,
+        "feature_names": feature_names(),
+        "provenance": model.provenance,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        arrays["header_json"] = np.array(json.dumps(header))
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+
+
+def load_model(path: str | None = None) -> LumbopelvicModel:
+    """The model at ``path``, else $HINGECHECK_LUMBOPELVIC_MODEL, else the shipped one (checked against this
+    version's features; read once per path)."""
+    return _load(path or os.environ.get("HINGECHECK_LUMBOPELVIC_MODEL") or None)
+
+
+@functools.cache
+def _load(path: str | None) -> LumbopelvicModel:
+    file = Path(path) if path else SHIPPED
+    if not file.is_file():
+        hint = "" if path else " (the shipped model is missing: reinstall hingecheck)"
+        raise ModelError(f"lumbopelvic model not found: {file}{hint}")
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            header = json.loads(str(z["header_json"]))
+            arrays = {k: z[k] for k in z.files if k != "header_json"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"lumbopelvic model {file} is corrupt: {exc}") from None
+    if header.get("feature_names") != feature_names():
+        raise ModelError(
+            f"lumbopelvic model {file} was trained on other features than this hingecheck computes: retrain it "
+            "(make retrain)"
+        )
+    if set(header.get("targets", ())) != set(TARGETS):
+        raise ModelError(f"lumbopelvic model {file} does not estimate {', '.join(TARGETS)}")
+    try:
+        ensembles = {t: {q: TreeEnsemble.from_arrays(arrays, f"{t}.{q}.") for q in QUANTILES} for t in TARGETS}
+    except KeyError as exc:
+        raise ModelError(f"lumbopelvic model {file} is incomplete: no {exc}") from None
+    log.debug("lumbopelvic model %s (%s)", file, header.get("provenance", {}).get("trained", "?"))
+    residual_of = header.get("residual_of", {})
+    if any(col not in feature_names() for col in residual_of.values()):
+        raise ModelError(f"lumbopelvic model {file} corrects a reading this hingecheck does not compute")
+    scale = {k: float(v) for k, v in header["interval_scale"].items()}
+    return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of)
