@@ -312,9 +312,15 @@ def test_split_matches_ground_truth_on_samples(which, request, sample_good_stoop
     lumbar_err = a.lumbar_flexion_deg[:n] - gt["lumbar_flexion_deg"][:n]
     landmark_only_err = a.trunk_inclination_deg[:n] + a.thigh_inclination_deg[:n] - gt["hip_flexion_deg"][:n]
     assert np.isfinite(a.lumbar_flexion_deg[:n]).mean() >= 0.9
-    assert _rmse(hip_err) < 6.5  # measured 4.0–4.1°
-    assert _rmse(lumbar_err) < 6.5  # measured 3.4–4.1°
-    assert _rmse(hip_err) < 0.5 * _rmse(landmark_only_err)  # the split beats trunk–thigh (13–17°) by far
+    # the learned reading (hand-made outline fit: hip 3.3–4.0°, lumbar 2.9–5.0° on these two samples)
+    assert _rmse(hip_err) < 4.5  # measured 2.7–3.0°
+    assert _rmse(lumbar_err) < 3.5  # measured 1.2–2.3°
+    assert _rmse(hip_err) < 0.3 * _rmse(landmark_only_err)  # the split beats trunk–thigh (13–17°) by far
+    # the stated 90 % intervals hold the truth on most frames, and are stated on nearly every measured frame
+    for err, unc in ((hip_err, a.hip_uncertainty_deg[:n]), (lumbar_err, a.lumbar_uncertainty_deg[:n])):
+        both = np.isfinite(err) & np.isfinite(unc)
+        assert both.mean() >= 0.9
+        assert np.mean(np.abs(err[both]) <= unc[both]) >= 0.85
 
     # rep by rep: a spinal-flexion rep's lumbar peak stands far above every other rep's
     peaks = {}
