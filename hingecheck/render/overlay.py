@@ -83,6 +83,7 @@ class HudState:
     fault_title: str | None = None  # banner headline while a fault is fresh
     fault_cue: str | None = None  # one plain sentence: what to do next rep
     calibration_message: str | None = None  # e.g. "stand still side-on: calibrating"
+    lumbar_withheld: bool = False  # the video cannot support low-back verdicts: the gauge shows no lumbar value
 
     @classmethod
     def from_mapping(cls, hud: Mapping[str, Any]) -> HudState:
@@ -185,6 +186,8 @@ def draw_frame(
         blur_region(img, blur_box)
 
     lumbar = angles.lumbar_flexion_deg if angles is not None and angles.detected else None
+    if hud.lumbar_withheld:  # a value the verdicts were withheld on would contradict them
+        lumbar = None
     hip = angles.hip_flexion_deg if angles is not None and angles.detected else None
     status_colour = lumbar_colour(lumbar, cfg)
     if hud.fault_title:
@@ -231,7 +234,8 @@ def _draw_gauge_panel(
     )  # fmt: skip
     _draw_bar(
         img, int(10 * s), int(90 * s), bar_w, bar_h, "LOW BACK FLEXION", lumbar, lumbar_colour_, cfg, s,
-        "lumbar not measurable" if person else "no person", (cfg.lumbar_caution_deg, cfg.lumbar_alarm_deg),
+        "not judged in this video" if hud.lumbar_withheld else "lumbar not measurable" if person else "no person",
+        (cfg.lumbar_caution_deg, cfg.lumbar_alarm_deg),
     )  # fmt: skip
 
 
@@ -274,10 +278,12 @@ class OverlayRenderer:
         self._rep_ends = sorted(r.end_s for r in result.reps if r.end_s is not None and not r.partial)
         cal = result.calibration or {}
         self._calibration_window = (cal.get("start_s"), cal.get("end_s"))
+        # the low-back verdicts withheld for the whole clip (a turned camera, no standing zero): no lumbar gauge
+        self._lumbar_withheld = "spinal_flexion_takeover" in result.verdicts_withheld
 
     def hud_state(self, i: int, time_s: float) -> HudState:
         """The HUD of frame ``i`` at ``time_s``: rep and phase, done count, fresh fault, baseline."""
-        hud = HudState(rep_count=sum(1 for t in self._rep_ends if t <= time_s))
+        hud = HudState(rep_count=sum(1 for t in self._rep_ends if t <= time_s), lumbar_withheld=self._lumbar_withheld)
         if i < len(self._rep_no) and self._rep_no[i]:
             hud.rep_index, hud.phase = self._rep_no[i], self._phase[i]
         fresh = [f for f in self._faults if f.time_s <= time_s < f.time_s + self.config.fault_banner_s]

@@ -128,6 +128,10 @@ def test_lumbar_gauge_colour_and_not_measurable():
     assert gauge_pixels(frame(25.0), GREEN) > 300  # the hip bar
     assert gauge_pixels(frame(float("nan")), RED) == 0  # no bar at all: "lumbar not measurable" instead
     assert gauge_pixels(frame(float("nan")), GREEN) > 300
+    # low-back verdicts withheld for the video (a turned camera): no lumbar bar, whatever the reading
+    angles = FrameAngles(0, 0.0, True, hip_flexion_deg=50.0, lumbar_flexion_deg=25.0)
+    withheld = draw_frame(black, pose, None, angles, HudState(lumbar_withheld=True), config=cfg)
+    assert gauge_pixels(withheld, RED) == 0 and gauge_pixels(withheld, GREEN) > 300
 
 
 def test_contour_and_skeleton_are_drawn():
