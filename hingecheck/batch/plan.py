@@ -296,6 +296,7 @@ class Batch:
             "n_reps_with_faults": sum(1 for r in reps if r.get("faults")),
             "fault_counts": summary.get("fault_counts") or {},
             "warnings": [w.get("code") for w in summary.get("warnings") or []],
+            "withheld": summary.get("verdicts_withheld") or {},
             "content_sha256": item.content_sha256,
             "frames": item.frames or summary.get("frames") or 0,
             "elapsed_s": item.elapsed_s,

@@ -91,6 +91,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX client_ranges_client ON client_ranges (client, measured_at);
     """,
+    # 4: the verdicts a recording could not support and why (summary.json verdicts_withheld), for the dashboards
+    """
+    ALTER TABLE recordings ADD COLUMN withheld_json TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -263,6 +267,7 @@ class ResultStore:
             "status": status,
             "message": str(summary.get("message") or ""),
             "warnings_json": json.dumps(summary.get("warnings") or []),
+            "withheld_json": json.dumps(summary.get("verdicts_withheld") or {}, sort_keys=True),
             "output_dir": output_dir,
             "fault_counts_json": json.dumps(agg.pop("fault_counts"), sort_keys=True),
             **agg,

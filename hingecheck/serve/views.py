@@ -29,7 +29,8 @@ STATUS_TEXT = {
 
 _JOB_SELECT = (
     "SELECT j.*, c.name AS client_name, r.status AS rec_status, r.n_reps, r.n_reps_with_faults, r.fault_rate, "
-    "r.mean_lumbar_share, r.mean_hinge_capacity_deg, r.fault_counts_json, r.warnings_json, r.recorded_at, "
+    "r.mean_lumbar_share, r.mean_hinge_capacity_deg, r.fault_counts_json, r.warnings_json, r.withheld_json, "
+    "r.recorded_at, "
     "r.path AS rec_path, r.output_dir AS rec_output_dir, r.duration_s "
     "FROM jobs j JOIN clients c ON c.id = j.client_id LEFT JOIN recordings r ON r.id = j.recording_id "
 )
@@ -73,6 +74,7 @@ def recording_json(row: sqlite3.Row) -> dict[str, Any]:
         "warnings": [w.get("code", w) if isinstance(w, dict) else w for w in json.loads(row["warnings_json"] or "[]")]
         if row["warnings_json"]
         else [],
+        "withheld": json.loads(row["withheld_json"] or "{}"),
         "attempts": int(row["attempts"]),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -193,3 +194,14 @@ def test_a_store_missing_declared_columns_gains_them_on_open(tmp_path):
         columns = {row[1] for row in store.conn.execute("PRAGMA table_info(reps)")}
         assert {"return_start_s", "peak_trunk_inclination_deg", "start_frame"} <= columns
         assert store.add_declared_columns() == []  # idempotent
+
+
+def test_withheld_verdicts_are_stored_with_their_reasons(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        s = summary([rep(1, 0.2, 40)])
+        s["verdicts_withheld"] = {"extension_from_low_back": "the back's outline is clothing"}
+        upsert(store, KEY, s)
+        stored = json.loads(store.find(KEY)["withheld_json"])
+        assert stored == {"extension_from_low_back": "the back's outline is clothing"}
+        upsert(store, KEY, summary([rep(1, 0.2, 40)]))  # analysed again without: nothing withheld
+        assert json.loads(store.find(KEY)["withheld_json"]) == {}
