@@ -54,18 +54,10 @@ from train_lumbopelvic import (  # noqa: E402
     usable,
 )
 
-from hingecheck.core.kinematics.lumbopelvic import TARGETS  # noqa: E402
+from hingecheck.core.kinematics.lumbopelvic import RELATIVE_ANGLES, TARGETS  # noqa: E402
 
 CROP = 64
-HM_COLUMNS = (
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
-    "pelvic_tilt_deg",
-    "thoracic_flexion_deg",
-    "trunk_inclination_deg",
-    "knee_flexion_deg",
-    "thigh_inclination_deg",
-)
+HM_COLUMNS = RELATIVE_ANGLES[:-1]  # the hand-made reading's angles (not its confidence)
 DEG_SCALE = 30.0  # scalar angle inputs are divided by this
 SHORT = {"hip_flexion_deg": "hip", "pelvic_tilt_deg": "pelvis", "lumbar_flexion_deg": "lumbar"}
 

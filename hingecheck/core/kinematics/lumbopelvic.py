@@ -283,20 +283,11 @@ def learned_angles(
         hip = float(reading.estimate["hip_flexion_deg"][k])
         if not (np.isfinite(pelvis) and np.isfinite(lumbar) and np.isfinite(hip)):
             continue  # no hand-made split to correct: the frame keeps its landmark-only reading
-        out[i] = FrameAngles(
-            a.index,
-            a.time_s,
-            True,
+        out[i] = replace(
+            a,
             hip_flexion_deg=hip,
             lumbar_flexion_deg=lumbar,
             pelvic_tilt_deg=pelvis,
-            thoracic_flexion_deg=a.thoracic_flexion_deg,
-            trunk_inclination_deg=a.trunk_inclination_deg,
-            knee_flexion_deg=a.knee_flexion_deg,
-            thigh_inclination_deg=a.thigh_inclination_deg,
-            confidence=a.confidence,
-            outline_hip_flexion_deg=a.outline_hip_flexion_deg,
-            outline_lumbar_flexion_deg=a.outline_lumbar_flexion_deg,
             hip_uncertainty_deg=float(reading.uncertainty["hip_flexion_deg"][k]),
             lumbar_uncertainty_deg=float(reading.uncertainty["lumbar_flexion_deg"][k]),
         )
