@@ -154,3 +154,27 @@ def test_windowed_correction_keeps_the_outline_timing_and_the_learned_level():
     assert causal[:30] == pytest.approx(np.full(30, 5.0))  # no look-ahead
     gap = windowed_correction(t, learned, np.full(60, np.nan), 1.0, causal=False)
     assert gap == pytest.approx(learned)  # no hand-made value: the learned one
+
+
+def test_live_frame_reading_equals_the_clip_reading(sample_good_stoop):
+    """Live reads frame by frame what analyze reads for the whole clip (same model, same standing features)."""
+    from itertools import islice
+
+    from hingecheck.core.kinematics import SagittalMeasurer, calibrate
+    from hingecheck.io.pose import PoseEstimator
+    from hingecheck.io.video import VideoReader
+
+    measurer = SagittalMeasurer()
+    with VideoReader(sample_good_stoop) as reader, PoseEstimator(num_poses=1) as estimator:
+        ms = [measurer.measure(estimator.process(f)) for f in islice(reader, 90)]
+    cal = calibrate(ms)
+    reader = LearnedReader.for_reference(load_model(), ms, cal.reference_positions, 8.0, 0.6)
+    assert reader is not None
+    rel = [cal.angles(m) for m in ms]
+    clip = reader.read(ms, rel)
+    live = [reader.read_frame(m, r) for m, r in zip(ms, rel, strict=True)]
+    a = np.array([x.lumbar_flexion_deg for x in clip])
+    b = np.array([x.lumbar_flexion_deg for x in live])
+    assert np.isfinite(a).mean() > 0.9
+    assert np.allclose(a, b, equal_nan=True)
+    assert np.isfinite([x.lumbar_uncertainty_deg for x in live]).mean() > 0.9
