@@ -112,6 +112,7 @@ def fake_summary(n_faulty: int, status: str = "ok") -> dict[str, Any]:
         "status": status,
         "message": "",
         "warnings": [],
+        "verdicts_withheld": {"extension_from_low_back": "the back's outline is clothing"} if n_faulty else {},
         "reps": reps,
         "frames": 90,
         "detection_rate": 1.0,

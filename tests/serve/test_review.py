@@ -76,6 +76,7 @@ def test_recording_page_has_video_reps_fault_seek_targets_and_notes(portal):
     assert page.count('class="seek fault-seek" data-seek="') == 2
     assert 'data-seek="1.400"' in page and "Low back took over" in page
     assert f'href="/recordings/{rec}/report"' in page
+    assert "Not judged in this video" in page and "extension from low back — the back&#39;s outline is clothing" in page
     r = alice.post(f"/recordings/{rec}/notes", data={"csrf": csrf, "body": "Check the dowel position"})
     assert r.status_code == 303
     assert "Check the dowel position" in alice.get(f"/recordings/{rec}").text
