@@ -13,6 +13,7 @@ from hingecheck.core.kinematics import assess_view
 from hingecheck.core.movement.rom import add_range_shares, faults_for_range
 from hingecheck.core.settings import Settings
 from hingecheck.io.config import load_settings
+from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, configured_num_poses, resolve_model
 from hingecheck.pipeline.measure import (
     MIN_DETECTION_RATE_OK,
@@ -39,6 +40,8 @@ def analyze(
     if options.back_range is not None:  # the person's own range replaces the population tolerances
         settings = dataclasses.replace(settings, faults=faults_for_range(settings.faults, options.back_range))
     model = model or resolve_model(options.model_path)
+    if settings.reading.method == "learned":
+        load_model()  # a missing or stale lumbopelvic model fails before the long pose pass, not after it
     pose_settings = settings.pose
     num_poses = options.num_poses or configured_num_poses(settings)
     t0 = time.perf_counter()
