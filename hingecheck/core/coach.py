@@ -316,10 +316,16 @@ class LiveCoach:
 
     def view_support(self) -> VerdictSupport:
         """What the current rep can be judged on: with the camera turned from side-on (the framing check fails
-        on most frames since the last rep) the low-back verdicts are withheld, as analyze withholds them."""
+        on most frames since the last rep), or a reference taken at a lockout after a bent start, the low-back
+        verdicts are withheld, as analyze withholds them."""
         support = VerdictSupport(lockout_lean_min_deg=self.settings.faults.lockout_lean_back_deg)
         if self._view_frames and self._turned_frames > 0.5 * self._view_frames:
             support.withhold_codes(LUMBAR_CODES, "camera not side-on")
+        calibration = self.calibration
+        if calibration is not None and calibration.source == "lockouts":
+            # live calibrates on a lockout only after a bent start: a loaded lockout is no standing zero for the
+            # low back, so its verdicts are withheld as analyze withholds them (no_standing_reference)
+            support.withhold_codes(LUMBAR_CODES, "the lift starts at the bottom with no still stand before it")
         return support
 
     def _track_frame(self, calibration: Calibration, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:

@@ -155,3 +155,6 @@ def test_a_lift_from_the_floor_is_calibrated_on_its_first_lockout_and_replayed()
     series = AngleSeries.from_frames([offline.angles(m) for m in measurements])
     series_reps = analyse_reps(series, Settings(), start_at_bottom=True, exercise="deadlift")
     assert len(series_reps) == len(coach.reps) == 2
+    # as analyze (no_standing_reference): a loaded lockout is no zero for the low back, so no low-back verdict
+    assert "spinal_flexion_takeover" in coach.view_support().withheld
+    assert "the lift starts at the bottom" in coach.verdicts_withheld["extension_from_low_back"]
