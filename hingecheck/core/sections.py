@@ -377,16 +377,16 @@ class ReadingConfig:
     """[reading] How pelvis, lumbar and hip are read from the outline (core/kinematics/lumbopelvic.py). "learned":
     gradient-boosted trees fitted on hundreds of rendered bodies (hingecheck/models/lumbopelvic.npz, provenance
     inside; `hingecheck models`), with a 90 % interval per frame; "hand_made": lines fitted to fixed outline
-    windows (tuned on the 8 devset bodies: hip 11.1°, lumbar 11.1° RMSE on 95 unseen bodies vs 6.3° and 4.5°).
+    windows (tuned on the 8 devset bodies). On 115 unseen rendered bodies: hip 10.6 -> 5.4°, lumbar 10.8 -> 3.9°.
     """
 
     method: str = setting("learned", "pelvis/lumbar/hip reading", choices=("learned", "hand_made"))
     max_lumbar_uncertainty_deg: float = setting(
         8.0,
         "frames whose lumbar 90 % half-width exceeds this plus lumbar_uncertainty_share of the reading's own size "
-        "leave lumbar (and pelvic tilt) empty. The error grows with the flexion (unseen rendered bodies: RMSE 3 at "
-        "< 5°, 12 at > 25°), so a 35° ± 20° reading still says 'flexed'. 8 + 0.6·|lumbar| withholds 12 % of frames "
-        "of 95 unseen bodies (RMSE 8.7 there, 3.9 on the rest) and 4 % of the devset's, none of its flexed frames",
+        "leave lumbar (and pelvic tilt) empty. The error grows with the flexion (unseen rendered bodies: RMSE 3° "
+        "below 5°, 9° above 25°), so a 35° ± 20° reading still says 'flexed'. It withholds 3.6 % of the frames of "
+        "115 unseen bodies (RMSE 9.0° there, 3.9° on the rest) and 0.6 % of the devset's",
     )
     lumbar_uncertainty_share: float = setting(0.6, "see max_lumbar_uncertainty_deg")
     correction_window_s: float = setting(
