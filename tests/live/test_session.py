@@ -213,8 +213,10 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
     fps = offline.video.fps
     if outcome.stats.dropped_share <= 0.02:  # the live budget was met
         # the same poses (num_poses = 1 in both), the same stand, the same arm-free zero and the same streaming
-        # RepTracker; only the smoothing differs (causal one-euro vs zero-phase Savitzky-Golay)
-        assert cmp.max_time_diff_s <= 2.0 / fps + 1e-6, cmp.worst
+        # RepTracker; only the smoothing differs (causal one-euro vs zero-phase Savitzky-Golay). A frame live
+        # dropped can move a boundary by itself (seen: 2 frames dropped, a start 3 frames off), never more.
+        dropped = outcome.stats.frames_dropped
+        assert cmp.max_time_diff_s <= (2.0 + dropped) / fps + 1e-6, (cmp.worst, dropped)
     else:  # an overloaded machine dropped frames (seen: 34-54% at load 10 on 2 cores): boundaries move by a
         # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s)
         assert cmp.max_time_diff_s <= 0.5, cmp.worst
