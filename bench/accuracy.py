@@ -221,8 +221,7 @@ def _flags(r: ClipResult) -> str:
     above = [c for c in STATED if rmse(r.errors["learned"][c]) > 7]
     if not above:
         return ""
-    silent = [c for c in above if not np.nanmean(r.uncertainty[c]) >= 4] if any(
-        np.isfinite(r.uncertainty[c]).any() for c in above) else above  # fmt: skip
+    silent = [c for c in above if not (np.isfinite(r.uncertainty[c]).any() and np.nanmean(r.uncertainty[c]) >= 4)]
     return "above 7°, " + ("SILENT" if silent else "uncertainty says so")
 
 

@@ -72,7 +72,6 @@ def _imports():
     from hingecheck.core.filters import smooth_series
     from hingecheck.core.kinematics import SagittalMeasurer, calibrate
     from hingecheck.core.kinematics import sagittal as sg
-    from hingecheck.core.kinematics.contour import dorsal_points
     from hingecheck.core.types import AngleSeries
     from hingecheck.io.config import load_settings
     from hingecheck.io.pose import PoseEstimator, configured_num_poses, resolve_model
@@ -83,7 +82,6 @@ def _imports():
         "SagittalMeasurer": SagittalMeasurer,
         "calibrate": calibrate,
         "sg": sg,
-        "dorsal_points": dorsal_points,
         "AngleSeries": AngleSeries,
         "load_settings": load_settings,
         "PoseEstimator": PoseEstimator,
@@ -156,8 +154,7 @@ def extract_clip(mp4: Path, gt_csv: Path, reps_json: Path, hc: dict, estimator_a
         rows = list(csv.DictReader(fh))
     n_gt = len(rows)
     start, stop, step = sg.CONTOUR_STATIONS_L
-    fractions = np.arange(start, stop + 1e-9, step)
-    k_st = len(fractions)
+    k_st = len(np.arange(start, stop + 1e-9, step))
     measurer = hc["SagittalMeasurer"]()
     measurements = []
     recs: dict[str, list] = {k: [] for k in ("lm", "det", "contour", "pelvis_win", "crop", "xf", "facing")}
@@ -183,15 +180,12 @@ def extract_clip(mp4: Path, gt_csv: Path, reps_json: Path, hc: dict, estimator_a
                 lm[:, 4] = pose.presence
                 tf = trunk_frame(pose.landmarks_px, sg)
                 facing = 1 if (measurer.facing or "right") == "right" else -1
+                if m.outline_l is not None:  # the measurer's own outline in the trunk's frame (what the model reads)
+                    contour[:] = m.outline_l.contour
+                    pwin[:] = m.outline_l.pelvis_window
                 if tf is not None and pose.mask is not None:
                     hip, sho, up, length = tf
                     back = sg.dorsal_unit(up, float(facing))
-                    pts = hc["dorsal_points"](pose.mask, hip, up, back, fractions * length, sg.MARCH_MAX_L * length)
-                    contour[:] = ((pts - hip) @ back) / length  # dorsal offset from the trunk axis, trunk lengths
-                    _, pp = sg.fit_pelvis_window(pose.mask, hip, up, length, float(facing))
-                    rel = pp - hip
-                    pwin[:, 0] = (rel @ up) / length
-                    pwin[:, 1] = (rel @ back) / length
                     centre = 0.5 * (hip + sho)
                     crop = mask_crop(pose.mask, centre, up, back, CROP_SIDE_L * length)
                     ang = float(np.degrees(np.arctan2(up[0], -up[1])))  # trunk axis from image-up, clockwise +

@@ -42,10 +42,10 @@ from hingecheck.core.kinematics.lumbopelvic import (  # noqa: E402
     LumbopelvicModel,
     TreeEnsemble,
     feature_names,
-    landmarks_in_trunk_frame,
     raw_half_width,
     windowed_correction,
 )
+from hingecheck.core.kinematics.sagittal import landmarks_in_trunk_frame  # noqa: E402
 from hingecheck.core.sections import ReadingConfig  # noqa: E402
 from hingecheck.io.lumbopelvic_model import SHIPPED, save_model  # noqa: E402
 

@@ -281,11 +281,9 @@ class LiveCoach:
         self._tracker = make_rep_tracker(self.settings, calibration, self.exercise)
         self.state = "tracking"
         if self.model is not None:
-            cfg = self.settings.reading
             self._reader = LearnedReader.for_reference(
-                self.model, measured, calibration.reference_positions, cfg.max_lumbar_uncertainty_deg,
-                cfg.lumbar_uncertainty_share, cfg.correction_window_s,
-            )  # fmt: skip
+                self.model, measured, calibration.reference_positions, self.settings.reading
+            )
 
     def _track(self, m: FrameMeasurement, framing: FramingCheck) -> CoachUpdate:
         calibration = self.calibrations[-1]

@@ -241,11 +241,7 @@ def learned_reader(
     """The learned reading for this calibration (None: [reading] method = hand_made, or no reference)."""
     if settings.reading.method != "learned" or not calibration.found:
         return None
-    cfg = settings.reading
-    return LearnedReader.for_reference(
-        load_model(), measurements, calibration.reference_positions, cfg.max_lumbar_uncertainty_deg,
-        cfg.lumbar_uncertainty_share, cfg.correction_window_s,
-    )  # fmt: skip
+    return LearnedReader.for_reference(load_model(), measurements, calibration.reference_positions, settings.reading)
 
 
 def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:

@@ -11,13 +11,12 @@ from hingecheck.core.kinematics.lumbopelvic import (
     LearnedReader,
     TreeEnsemble,
     feature_names,
-    landmarks_in_trunk_frame,
     too_uncertain,
     uncertainty_warning,
     windowed_correction,
     withhold_uncertain,
 )
-from hingecheck.core.kinematics.sagittal import PELVIS_STATIONS, FrameMeasurement
+from hingecheck.core.kinematics.sagittal import PELVIS_STATIONS, FrameMeasurement, landmarks_in_trunk_frame
 from hingecheck.core.settings import ReadingConfig
 from hingecheck.core.types import AngleSeries, FrameAngles
 from hingecheck.io.lumbopelvic_model import load_model
@@ -134,8 +133,8 @@ def test_shipped_model_loads_with_provenance_and_reads_fast_enough():
 def test_learned_reader_needs_a_reference_and_leaves_frames_without_outline_alone():
     model = load_model()
     ms = [FrameMeasurement(i, i / 30, True, "right", trunk_deg=0.0) for i in range(5)]
-    assert LearnedReader.for_reference(model, ms, np.zeros(0, int), 8.0, 0.6) is None
-    reader = LearnedReader.for_reference(model, ms, np.arange(3), 8.0, 0.6)
+    assert LearnedReader.for_reference(model, ms, np.zeros(0, int), ReadingConfig()) is None
+    reader = LearnedReader.for_reference(model, ms, np.arange(3), ReadingConfig())
     assert reader is not None
     rel = [FrameAngles(i, i / 30, True, hip_flexion_deg=40.0, trunk_inclination_deg=30.0) for i in range(5)]
     out = reader.read(ms, rel)
@@ -168,7 +167,7 @@ def test_live_frame_reading_equals_the_clip_reading(sample_good_stoop):
     with VideoReader(sample_good_stoop) as reader, PoseEstimator(num_poses=1) as estimator:
         ms = [measurer.measure(estimator.process(f)) for f in islice(reader, 90)]
     cal = calibrate(ms)
-    reader = LearnedReader.for_reference(load_model(), ms, cal.reference_positions, 8.0, 0.6)
+    reader = LearnedReader.for_reference(load_model(), ms, cal.reference_positions, ReadingConfig())
     assert reader is not None
     rel = [cal.angles(m) for m in ms]
     clip = reader.read(ms, rel)

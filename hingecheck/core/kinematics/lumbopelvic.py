@@ -23,10 +23,9 @@ from hingecheck.core.kinematics.sagittal import (
     PELVIS_STATIONS,
     FrameMeasurement,
 )
-from hingecheck.core.types import AngleSeries, FrameAngles, Warning_
+from hingecheck.core.sections import ReadingConfig
+from hingecheck.core.types import N_LANDMARKS, AngleSeries, FrameAngles, Warning_
 
-N_LANDMARKS = 33
-_L_SH, _R_SH, _L_HIP, _R_HIP = 11, 12, 23, 24
 N_STATIONS = int(round((CONTOUR_STATIONS_L[1] - CONTOUR_STATIONS_L[0]) / CONTOUR_STATIONS_L[2])) + 1
 # the hand-made reading's columns the features use (FrameAngles relative to standing; FrameMeasurement absolute)
 RELATIVE_ANGLES = (
@@ -71,18 +70,6 @@ def feature_names() -> list[str]:
     names += [f"lm_rel_up_{i}" for i in range(N_LANDMARKS)] + [f"lm_rel_fw_{i}" for i in range(N_LANDMARKS)]
     names += [f"vis_{i}" for i in range(N_LANDMARKS)]
     return names
-
-
-def landmarks_in_trunk_frame(px: np.ndarray, facing_sign: np.ndarray) -> np.ndarray:
-    """Landmarks (..., 33, 2 image px) in the trunk's frame: origin hip-mid, unit the trunk length, (along the
-    hip→shoulder axis, towards the subject's front). ``facing_sign`` +1 faces image-right, −1 left."""
-    hip = 0.5 * (px[..., _L_HIP, :] + px[..., _R_HIP, :])
-    axis = 0.5 * (px[..., _L_SH, :] + px[..., _R_SH, :]) - hip
-    length = np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-6)
-    up = axis / length
-    fwd = np.stack([-up[..., 1], up[..., 0]], -1) * np.asarray(facing_sign, float)[..., None]
-    rel = (px - hip[..., None, :]) / length[..., None, :]
-    return np.stack([np.einsum("...kc,...c->...k", rel, up), np.einsum("...kc,...c->...k", rel, fwd)], -1)
 
 
 @dataclass
@@ -154,9 +141,6 @@ class FrameFeatures:
             if m.landmarks_l is not None:
                 feats.landmarks_l[i] = m.landmarks_l
                 feats.visibility[i] = m.landmark_visibilities
-        # a frame without a person has no hand-made reading: its confidence is "none", not 0
-        undetected = np.array([not m.detected for m in measurements], bool)
-        feats.relative[undetected] = nan
         return feats
 
 
@@ -241,13 +225,12 @@ class LumbopelvicModel:
 
     def read(self, x: np.ndarray) -> LumbopelvicReading:
         """Estimates and uncertainties for the rows of the feature matrix ``x``; NaN where a row has no person."""
-        names = feature_names()
         estimate: dict[str, np.ndarray] = {}
         uncertainty: dict[str, np.ndarray] = {}
         for target, parts in self.ensembles.items():
             mid, lo, hi = (parts[q].predict(x) for q in QUANTILES)
             base = self.residual_of.get(target)
-            estimate[target] = mid + (x[:, names.index(base)] if base else 0.0)
+            estimate[target] = mid + (x[:, feature_names().index(base)] if base else 0.0)
             uncertainty[target] = raw_half_width(lo, hi) * self.interval_scale[target]
         return LumbopelvicReading(estimate, uncertainty)
 
@@ -300,10 +283,8 @@ class LearnedReader:
 
     model: LumbopelvicModel
     baseline: np.ndarray  # the standing posture of the features read relative to it (FrameFeatures.baseline)
-    bound_deg: float  # ReadingConfig.max_lumbar_uncertainty_deg
-    share: float  # ReadingConfig.lumbar_uncertainty_share
-    detail_window_s: float = 0.0  # ReadingConfig.correction_window_s (0: the trees' reading as it is)
-    _recent: list[tuple[float, dict[str, float]]] = field(default_factory=list)  # live: corrections in the window
+    cfg: ReadingConfig
+    _recent: list[tuple[FrameAngles, FrameAngles]] = field(default_factory=list)  # live: (learned, hand-made)
 
     @classmethod
     def for_reference(
@@ -311,22 +292,20 @@ class LearnedReader:
         model: LumbopelvicModel,
         measurements: Sequence[FrameMeasurement],
         reference_positions: np.ndarray,
-        bound_deg: float,
-        share: float,
-        detail_window_s: float = 0.0,
+        cfg: ReadingConfig,
     ) -> LearnedReader | None:
         """The reader for the standing reference frames ``measurements[reference_positions]`` (None: none)."""
         if len(reference_positions) == 0:
             return None
         chosen = [measurements[i] for i in np.asarray(reference_positions).tolist()]
         features = FrameFeatures.of(chosen, [FrameAngles(m.index, m.time_s, m.detected) for m in chosen])
-        return cls(model, features.baseline(np.ones(len(chosen), bool)), bound_deg, share, detail_window_s)
+        return cls(model, features.baseline(np.ones(len(chosen), bool)), cfg)
 
     def read(self, measurements: Sequence[FrameMeasurement], relative: Sequence[FrameAngles]) -> list[FrameAngles]:
         """A clip's learned angles (``relative``: the hand-made reading of each frame, Calibration.angles), the
         correction averaged over a centred window (``keep_outline_detail``)."""
         learned = learned_angles(self.model, FrameFeatures.of(measurements, relative), self.baseline, relative)
-        return keep_outline_detail(learned, relative, self.detail_window_s, causal=False)
+        return keep_outline_detail(learned, relative, self.cfg.correction_window_s, causal=False)
 
     def reset(self) -> None:
         """Forget the live window (the frames are read again from the start)."""
@@ -335,48 +314,32 @@ class LearnedReader:
     def read_frame(self, m: FrameMeasurement, relative: FrameAngles) -> FrameAngles:
         """Live: one frame, the correction averaged over the window before it (causal)."""
         learned = learned_angles(self.model, FrameFeatures.of([m], [relative]), self.baseline, [relative])[0]
-        if self.detail_window_s <= 0:
+        window_s = self.cfg.correction_window_s
+        if window_s <= 0:
             return learned
-        self._recent.append((m.time_s, corrections(learned, relative)))
-        while self._recent and self._recent[0][0] < m.time_s - self.detail_window_s:
+        self._recent.append((learned, relative))
+        while self._recent[0][0].time_s < m.time_s - window_s:
             self._recent.pop(0)
-        return corrected(learned, relative, self._recent)
+        window = keep_outline_detail(
+            [a for a, _ in self._recent], [r for _, r in self._recent], window_s, causal=True
+        )  # fmt: skip
+        return window[-1]
 
     def withhold(self, series: AngleSeries) -> AngleSeries:
         """``withhold_uncertain`` with this reader's bound."""
-        return withhold_uncertain(series, self.bound_deg, self.share)
+        return withhold_uncertain(series, self.cfg.max_lumbar_uncertainty_deg, self.cfg.lumbar_uncertainty_share)
 
     def withhold_frame(self, angles: FrameAngles) -> FrameAngles:
         """One (smoothed) frame with lumbar and pelvic tilt left empty when too uncertain."""
+        bound, share = self.cfg.max_lumbar_uncertainty_deg, self.cfg.lumbar_uncertainty_share
         if not too_uncertain(
-            np.array([angles.lumbar_flexion_deg]), np.array([angles.lumbar_uncertainty_deg]), self.bound_deg, self.share
+            np.array([angles.lumbar_flexion_deg]), np.array([angles.lumbar_uncertainty_deg]), bound, share
         )[0]:
             return angles
         return replace(angles, lumbar_flexion_deg=float("nan"), pelvic_tilt_deg=float("nan"))
 
 
 CORRECTED = ("hip_flexion_deg", "lumbar_flexion_deg", "pelvic_tilt_deg")
-
-
-def corrections(learned: FrameAngles, relative: FrameAngles) -> dict[str, float]:
-    """The learned reading minus the hand-made one, per corrected angle (NaN where either is missing)."""
-    if learned is relative:
-        return {}
-    return {k: getattr(learned, k) - getattr(relative, k) for k in CORRECTED}
-
-
-def corrected(
-    learned: FrameAngles, relative: FrameAngles, window: Sequence[tuple[float, dict[str, float]]]
-) -> FrameAngles:
-    """The hand-made reading plus the mean learned correction over ``window`` (frames without one: unchanged)."""
-    if learned is relative:
-        return learned
-    values = {}
-    for k in CORRECTED:
-        c = [w[k] for _, w in window if k in w and np.isfinite(w[k])]
-        base = getattr(relative, k)
-        values[k] = base + float(np.mean(c)) if c and np.isfinite(base) else getattr(learned, k)
-    return replace(learned, **values)
 
 
 def keep_outline_detail(

@@ -123,6 +123,18 @@ def _inclination_deg(bottom: np.ndarray, top: np.ndarray, forward_sign: float) -
     return inclination_deg(top - bottom, forward_sign)
 
 
+def landmarks_in_trunk_frame(px: np.ndarray, facing_sign: np.ndarray) -> np.ndarray:
+    """Landmarks (..., 33, 2 image px) in the trunk's frame: origin hip-mid, unit the trunk length, (along the
+    hip→shoulder axis, towards the subject's front). ``facing_sign`` +1 faces image-right, −1 left."""
+    hip = 0.5 * (px[..., LEFT_HIP, :] + px[..., RIGHT_HIP, :])
+    axis = 0.5 * (px[..., LEFT_SHOULDER, :] + px[..., RIGHT_SHOULDER, :]) - hip
+    length = np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-6)
+    up = axis / length
+    fwd = np.stack([-up[..., 1], up[..., 0]], -1) * np.asarray(facing_sign, float)[..., None]
+    rel = (px - hip[..., None, :]) / length[..., None, :]
+    return np.stack([np.einsum("...kc,...c->...k", rel, up), np.einsum("...kc,...c->...k", rel, fwd)], -1)
+
+
 def facing_vote(pose: PoseFrame) -> float:
     """+ facing right, − facing left (image); toes point forward of heels, nose forward of ears."""
     px = pose.landmarks_px
@@ -246,9 +258,7 @@ class SagittalMeasurer:
         inside = (px[:, 0] >= 0) & (px[:, 0] < pose.width) & (px[:, 1] >= 0) & (px[:, 1] < pose.height)
         m.quality["body_in_frame"] = float(inside[BODY_LANDMARKS].mean())
         if trunk_length >= 8.0:
-            up = trunk_vec / trunk_length
-            rel = (px - hip) / trunk_length
-            m.landmarks_l = np.stack([rel @ up, rel @ (sign * np.array([-up[1], up[0]]))], 1)
+            m.landmarks_l = landmarks_in_trunk_frame(px, np.array(sign))
             m.landmark_visibilities = np.asarray(vis, float)
         if brightness is not None:
             m.quality["brightness"] = float(brightness)
