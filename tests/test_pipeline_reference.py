@@ -1,4 +1,5 @@
-"""pipeline.shots.leaned_reference: a lockout reference is no zero for the low back of a lift from the floor."""
+"""pipeline.shots: a lockout reference is no zero for the low back of a lift from the floor, and reps counted
+with no reference at all are never judged."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import math
 import numpy as np
 
 from hingecheck.core.kinematics import Calibration
+from hingecheck.core.movement.faults import FAULT_CODES
 from hingecheck.core.quality import LUMBAR_CODES, ShotQuality
 from hingecheck.core.settings import QualityConfig
 from hingecheck.core.types import AngleSeries, Rep
-from hingecheck.pipeline.shots import Shot, leaned_reference
+from hingecheck.pipeline.shots import Shot, leaned_reference, tops_out_of_view
 
 
 def shot(source: str, trunk_deg: float, start_position: str) -> Shot:
@@ -39,3 +41,16 @@ def test_a_stand_or_an_upright_lockout_of_a_lift_from_standing_is_a_zero_and_a_l
     leaned_reference(leaned, QualityConfig())
     assert set(leaned.quality.support.withheld) == set(LUMBAR_CODES)
     assert [w.code for w in leaned.quality.warnings] == ["reference_leans_back"]
+
+
+def test_reps_counted_without_any_reference_keep_no_verdict_and_say_why():
+    nan = math.nan
+    none = Calibration(nan, nan, nan, nan, nan, nan, nan, nan, True, source="none")
+    rep = Rep(1, 0.0, 0.0, 3.0, 0, 0, 90, start_position="bottom")
+    counted = Shot(0, 3, none, AngleSeries.empty(np.arange(3), np.arange(3) / 30), [rep], quality=ShotQuality())
+    tops_out_of_view(counted)
+    assert set(counted.quality.support.withheld) == set(FAULT_CODES)
+    assert [w.code for w in counted.quality.warnings] == ["lockout_out_of_view"]
+    for judged in (shot("lockouts", 2.0, "bottom"), shot("stand", 2.0, "standing")):
+        tops_out_of_view(judged)
+        assert judged.quality.support.withheld == {} and judged.quality.warnings == []

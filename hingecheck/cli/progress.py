@@ -60,9 +60,12 @@ def print_summary(result: AnalysisResult, out_dir: Path) -> None:
         verdict = ", ".join(f.message for f in rep.faults) if rep.faults else clean
         hip = rep.peak_hip_flexion_deg
         lum = rep.peak_lumbar_flexion_deg
-        hip_txt = f"hip {hip:.0f}°" if hip is not None else "hip ?"
-        lum_txt = f"lumbar {lum:.0f}°" if lum is not None else "lumbar not measured"
-        out.print(f"  rep {rep.index}{' (partial)' if rep.partial else ''}: {hip_txt}, {lum_txt} — {verdict}")
+        if hip is None and lum is None and rep.peak_trunk_inclination_deg is None:
+            measured = "counted, nothing measured (no standing posture to measure from)"
+        else:
+            hip_txt = f"hip {hip:.0f}°" if hip is not None else "hip not measured"
+            measured = f"{hip_txt}, " + (f"lumbar {lum:.0f}°" if lum is not None else "lumbar not measured")
+        out.print(f"  rep {rep.index}{' (partial)' if rep.partial else ''}: {measured} — {verdict}")
     for code, reason in result.verdicts_withheld.items():
         out.print(f"[yellow]not judged[/] {code}: {reason}")
     for w in result.warnings:

@@ -95,6 +95,28 @@ class RepConfig:
     )
     max_gap_s: float = setting(1.0, "a gap in the measurements longer than this cuts a rep (reported partial)")
     max_rep_s: float = setting(30.0, "a rep still going after this long is cut (someone resting bent over)")
+    # Reps whose top is out of view (core/movement/unseen_top.py; used only where a shot has no standing
+    # reference). Measured on five close gym deadlifts (YFGD bad 01/04/05/06/07): the lifter is lost for
+    # 0.8–3 s at lockout, the shoulders rise 0.3–0.5 trunk lengths in the second before, the trunk is 55–63°
+    # from vertical at the bar and 58–71° again after; a lockout glimpse lasts 1–2 frames.
+    unseen_top_min_s: float = setting(0.3, "a top out of view lasts at least this long (shorter: a missed frame) ...")
+    unseen_top_max_s: float = setting(6.0, "... and at most this long (longer: the lifter walked away)")
+    unseen_top_rise_window_s: float = setting(1.0, "before it, within this long ...")
+    unseen_top_rise_l: float = setting(
+        0.2, "... the shoulders rose at least this many trunk lengths in the picture (the pull) ..."
+    )
+    unseen_top_bent_deg: float = setting(
+        30.0, "... from a trunk bent at least this far from vertical, and bent this far again after it ..."
+    )
+    unseen_top_return_s: float = setting(1.5, "... within this long of the lifter coming back into view")
+    unseen_top_end_rise_deg: float = setting(
+        15.0,
+        "a clip that ends during such a pull (a partial rep) shows the trunk coming up at least this much (PoseReader's"
+        " RDL from the knees: 77° → 45°)",
+    )
+    unseen_top_glimpse_s: float = setting(
+        0.15, "measured stretches shorter than this inside it are glimpses of the top, not the lifter back"
+    )
     lookback_s: float = setting(3.0, "frames kept before a rep starts (to place its start)")
     drive_average_s: float = setting(
         0.07,

@@ -11,9 +11,14 @@ from hingecheck.core.kinematics import Calibration, FrameMeasurement
 from hingecheck.core.kinematics.lumbopelvic import uncertainty_warning
 from hingecheck.core.kinematics.view import estimate_yaw_deg
 from hingecheck.core.movement.exercise import ExerciseChoice, choose_exercise
+from hingecheck.core.movement.faults import FAULT_CODES
+from hingecheck.core.movement.unseen_top import unseen_top_reps
 from hingecheck.core.settings import QualityConfig, Settings
 from hingecheck.core.types import (
+    LEFT_SHOULDER,
+    RIGHT_SHOULDER,
     AngleSeries,
+    PoseFrame,
     Rep,
     Warning_,
 )
@@ -52,8 +57,6 @@ def analyse_shots(
     The reps are found with the generic profile first; the exercise (given, or detected from them) then sets
     the squat rule, and the reps are tracked again with its profile when it differs.
     """
-    from hingecheck.core.movement import analyse_reps
-
     n = len(measured.measurements)
     cuts: list[int] = []
     if len(measured.hist_diff) == n and n:
@@ -70,8 +73,9 @@ def analyse_shots(
         # where clothing shapes the outline, the takeover is judged on the whole back instead of its lumbar window
         outline = shot_outline(part, settings.quality)
         back = "spine" if outline is not None and outline.hidden else "lumbar"
-        reps = analyse_reps(series, settings, start_at_bottom=calibration.source == "lockouts", back_measure=back)
-        shots.append(Shot(start, stop, calibration, series, reps, back_measure=back))
+        shot = Shot(start, stop, calibration, series, [], back_measure=back)
+        shot.reps = shot_reps(shot, part, settings, "hinge")
+        shots.append(shot)
     choice = choose_exercise(
         exercise,
         [r for s in shots for r in s.reps],
@@ -82,11 +86,34 @@ def analyse_shots(
     )
     if choice.name != "hinge":
         for shot in shots:
-            bottom = shot.calibration.source == "lockouts"
-            shot.reps = analyse_reps(
-                shot.series, settings, start_at_bottom=bottom, exercise=choice.name, back_measure=shot.back_measure
-            )
+            shot.reps = shot_reps(shot, measured.part(shot.start, shot.stop), settings, choice.name)
     return shots, choice
+
+
+def shot_reps(shot: Shot, part: Measured, settings: Settings, exercise: str) -> list[Rep]:
+    """The shot's reps: tracked on its angles; where it has no standing reference at all, the lifts whose tops
+    were out of view (counted, never judged: see ``unseen_top``)."""
+    from hingecheck.core.movement import analyse_reps
+
+    if not shot.calibration.found:
+        return unseen_top_reps(
+            np.array([m.index for m in part.measurements]),
+            np.array([m.time_s for m in part.measurements], float),
+            np.array([m.trunk_deg if m.detected else np.nan for m in part.measurements], float),
+            np.array([_shoulder_y_px(p, m) for m, p in zip(part.measurements, part.poses, strict=True)], float),
+            np.array([m.trunk_length_px for m in part.measurements], float),
+            settings.reps,
+        )
+    bottom = shot.calibration.source == "lockouts"
+    return analyse_reps(shot.series, settings, bottom, exercise, shot.back_measure)
+
+
+def _shoulder_y_px(pose: PoseFrame, m: FrameMeasurement) -> float:
+    """The shoulders' height in the picture where the person was measured (NaN elsewhere)."""
+    px = pose.landmarks_px
+    if px is None or not m.detected:
+        return float("nan")
+    return 0.5 * float(px[LEFT_SHOULDER, 1] + px[RIGHT_SHOULDER, 1])
 
 
 def join_series(parts: list[AngleSeries]) -> AngleSeries:
@@ -127,6 +154,23 @@ def leaned_reference(shot: Shot, cfg: QualityConfig, own_range: bool = False) ->
     )
 
 
+def tops_out_of_view(shot: Shot) -> None:
+    """Reps counted without a standing reference (their tops out of view) have no angle to judge: every verdict
+    is withheld, and the warning says how to film."""
+    assert shot.quality is not None
+    if shot.calibration.found or not shot.reps:
+        return
+    shot.quality.support.withhold_codes(FAULT_CODES, "the top of each rep was out of the picture")
+    shot.quality.warnings.append(
+        Warning_(
+            "lockout_out_of_view",
+            f"At the top of {'each rep' if len(shot.reps) > 1 else 'the rep'} you left the picture, so no standing "
+            "posture was seen to measure from: the reps are counted, but no fault is judged. Film from further "
+            "away so that the whole body stays in view at lockout.",
+        )
+    )
+
+
 def apply_quality(
     result: AnalysisResult, measured: Measured, shots: list[Shot], settings: Settings, own_range: bool = False
 ) -> None:
@@ -146,6 +190,7 @@ def apply_quality(
             estimate_yaw_deg(part.measurements), outline, legs, cfg, settings.faults.lockout_lean_back_deg
         )
         leaned_reference(shot, cfg, own_range)
+        tops_out_of_view(shot)
         uncertain = uncertainty_warning(
             shot.series, part.measurements, rep_spans(shot), settings.reading.uncertain_share_warn
         )

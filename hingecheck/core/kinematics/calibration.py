@@ -50,6 +50,10 @@ LOCKOUT_MIN_BEND_DEG = 20.0
 # A stand is "at the start" when no frame before it bends the trunk this far past the stand: the person stood
 # still before the first hinge, as the filming tips ask. Otherwise a still stretch is a rest between reps.
 STAND_BEFORE_BEND_DEG = 20.0
+# Lockouts are upright in the picture: a top whose hip→shoulder line is still more than this forward of the image
+# vertical is a partial lift that never stood up (PoseReader's RDL from the knees tops out at 45°), not a lockout.
+# A standing trunk line sits within ±5° of vertical (devset: 0–4°; camera roll adds a few degrees).
+LOCKOUT_MAX_FORWARD_DEG = 25.0
 
 
 @dataclass
@@ -247,7 +251,7 @@ def lockout_frames(measurements: Sequence[FrameMeasurement]) -> tuple[np.ndarray
         # the trunk only: at the top the thigh landmark often jumps (a plate hides the knee: YFGD gym clips read
         # the thigh +25…+46° at lockout and 70°/s of jitter), while the trunk line is steady
         slow = _speed(t, trunk) < LOCKOUT_MAX_SPEED_DEG_S
-        flags = finite & (trunk <= top + LOCKOUT_BAND_DEG) & slow
+        flags = finite & (trunk <= top + LOCKOUT_BAND_DEG) & (trunk <= LOCKOUT_MAX_FORWARD_DEG) & slow
     runs = [(a, b) for a, b in true_runs(flags) if t[b] - t[a] >= LOCKOUT_MIN_S - 1e-9]
     sel = np.zeros(n, bool)
     for a, b in runs:

@@ -104,26 +104,47 @@ class KneeDominant(Rule):
     """The hinge became a squat, by the exercise's own rule (its profile): the knees bend far and about as much
     as the hips (knee_ratio: RDL, good morning, hinge), or deep with the chest upright (chest_up: kettlebell and
     conventional deadlifts, whose normal knee bend would pass the first rule).
+
+    knee_ratio is judged frame by frame on the way down. chest_up is judged at the bottom, once the rep has
+    turned: a lifter who walks up to the bar bends the knees 90°+ with the chest still up on the way down to it
+    and only then tips the trunk 45–60° forward (PoseReader: knees 91° at a 36° trunk, 47° at the bar); a squatted
+    deadlift keeps the chest up at the bottom too.
     """
 
     code = "knee_dominant"
-    phases = frozenset({"descent", "setup"})
 
     def __init__(self, cfg: FaultConfig, profile: ExerciseProfile) -> None:
         super().__init__(cfg)
         self.profile = profile
+        self.at_bottom = profile.squat_rule == "chest_up"
+        self.phases = frozenset({"return"} if self.at_bottom else {"descent", "setup"})
+
+    def _bottom(self, judge: FaultJudge, frames: RepFrames, i: int) -> int | None:
+        """The frame of the most forward (averaged) trunk up to ``i``: the bottom of a squat or of a lift."""
+        trunk = [judge.avg(frames, "trunk", k) for k in range(i + 1)]
+        finite = [k for k, v in enumerate(trunk) if math.isfinite(v)]
+        return max(finite, key=lambda k: trunk[k]) if finite else None
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
         """Knees bent past the profile's minimum and, by its squat rule, as much as the hips or with the chest up."""
+        if self.at_bottom:
+            bottom = self._bottom(judge, frames, i)
+            if bottom is None:
+                return None
+            knee = max((v for k in range(i + 1) if math.isfinite(v := judge.avg(frames, "knee", k))), default=NAN)
+            trunk = judge.avg(frames, "trunk", bottom)
+            if not math.isfinite(knee):
+                return None
+            return knee >= self.profile.knee_min_deg and trunk <= self.profile.trunk_max_deg
         knee = frames.rise("knee", i)
-        other = frames.rise("hip" if self.profile.squat_rule == "knee_ratio" else "trunk", i)
+        other = frames.rise("hip", i)
         if not (math.isfinite(knee) and math.isfinite(other)):
             return None
-        if knee < self.profile.knee_min_deg:
-            return False
-        if self.profile.squat_rule == "knee_ratio":
-            return knee >= self.profile.knee_hip_ratio * other
-        return other <= self.profile.trunk_max_deg
+        return knee >= self.profile.knee_min_deg and knee >= self.profile.knee_hip_ratio * other
+
+    def place(self, judge: FaultJudge, frames: RepFrames, at: int) -> int:
+        """knee_ratio: where it began to hold; chest_up: the bottom."""
+        return (self._bottom(judge, frames, at) or at) if self.at_bottom else at
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
         """The numbers of the fault at ``at``: knee and hip flexion, trunk inclination."""
