@@ -308,3 +308,25 @@ def test_low_back_rule_reads_its_timing_from_the_outline_fit_columns():
     swapped.outline_lumbar_flexion_deg = flattened.lumbar_flexion_deg[:n]
     swapped.outline_hip_flexion_deg = flattened.hip_flexion_deg[:n]
     assert [r.fault_codes for r in analyse_reps(swapped, SETTINGS)] == [[]]
+
+
+def _kb_codes(tl: Timeline) -> list[list[str]]:
+    return [sorted(r.fault_codes) for r in analyse_reps(tl.series(), SETTINGS, exercise="kb_deadlift")]
+
+
+def test_chest_up_squat_rule_is_judged_at_the_bottom_not_on_the_way_down_to_the_bar():
+    # the synthetic trunk is hip − 0.3·knee + lumbar: knees 95° with the trunk at 30° on the way down, then the
+    # trunk tips to 75° at the bar (a lifter walking up to the bar: PoseReader), is a deadlift, not a squat
+    walk_in = one_rep([(0.8, dict(hip=55, lumbar=4, knee=95)), (0.6, dict(hip=100, lumbar=4, knee=95))])
+    assert _kb_codes(walk_in) == [[]]
+    squat = one_rep([(1.4, dict(hip=60, lumbar=4, knee=115))])  # knees 115°, chest 30° forward at the bottom
+    reps = analyse_reps(squat.series(), SETTINGS, exercise="kb_deadlift")
+    assert [r.fault_codes for r in reps] == [["knee_dominant"]]
+    fault = reps[0].faults[0]
+    assert abs(fault.time_s - reps[0].bottom_s) <= 0.35  # placed at the bottom, where the squat is
+    # kb_deadlift trunk_max_deg = 40: knees 115° with the chest 36.5° forward at the bottom are a squat, 43.5° a
+    # kettlebell deadlift
+    assert _kb_codes(one_rep([(1.4, dict(hip=67, lumbar=4, knee=115))])) == [["knee_dominant"]]
+    assert _kb_codes(one_rep([(1.4, dict(hip=74, lumbar=4, knee=115))])) == [[]]
+    # kb_deadlift knee_min_deg = 90: knees 85° with the chest up are a kettlebell deadlift's normal bend
+    assert _kb_codes(one_rep([(1.4, dict(hip=55, lumbar=4, knee=85))])) == [[]]
