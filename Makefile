@@ -44,9 +44,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/speed.py $(DEMO_CLIP)
 
 # The learned lumbopelvic model (hingecheck/models/lumbopelvic.npz) from the committed corpus table data/corpus/
-# (no re-render needed): fitted on the training bodies, scored on the validation bodies and the devset.
+# (no re-render needed): fitted on the training bodies, scored on the validation bodies and the devset. The crop CNN
+# trains with CPU torch (PyTorch's CPU index; ~20 min on one core); the package itself runs it in numpy.
 retrain: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[train]"
+	$(BIN)/python -m pip install --quiet -e ".[train]" --extra-index-url https://download.pytorch.org/whl/cpu
 	$(BIN)/python tools/train_lumbopelvic.py --export hingecheck/models/lumbopelvic.npz
 
 clean:

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hingecheck.core.kinematics.crop import CROP_CELLS, CROP_SIDE_L
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHARD_DIR = REPO / "data" / "corpus"
 DEFAULT_CORPUS = Path("/work/corpus")
-CROP = 64  # mask crop side (cells)
-CROP_SIDE_L = 2.0  # crop side in trunk lengths (hip-mid -> shoulder-mid)
+# the mask crop is the measurer's (hingecheck/core/kinematics/crop.py: CROP_CELLS cells, CROP_SIDE_L trunk lengths)
 
 ANGLE_COLS = [
     "hip_flexion_deg",
@@ -99,39 +100,6 @@ def _pose_config(settings) -> tuple[int, float]:
     return int(get("num_poses", 1)), float(get("min_confidence", 0.5))
 
 
-def trunk_frame(px: np.ndarray, sg) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    hip = 0.5 * (px[sg.LEFT_HIP] + px[sg.RIGHT_HIP])
-    sho = 0.5 * (px[sg.LEFT_SHOULDER] + px[sg.RIGHT_SHOULDER])
-    v = sho - hip
-    length = float(np.linalg.norm(v))
-    if not np.isfinite(length) or length < 8.0:
-        return None
-    return hip, sho, v / length, length
-
-
-def mask_crop(mask: np.ndarray, centre: np.ndarray, up: np.ndarray, back: np.ndarray, side_px: float) -> np.ndarray:
-    """Square crop (CROP x CROP, uint8) of the soft mask: trunk axis up, the back on the left (cell x grows towards
-    the subject's front), ``side_px`` image pixels across. Bilinear, 0 outside the image."""
-    import cv2
-
-    cell = side_px / CROP
-    ventral = -back
-    down = -up
-    # image = centre + cell * ((x - CROP/2 + 0.5) * ventral + (y - CROP/2 + 0.5) * down)
-    a = np.array([[ventral[0], down[0]], [ventral[1], down[1]]]) * cell
-    t = centre - a @ np.array([CROP / 2 - 0.5, CROP / 2 - 0.5])
-    m = np.hstack([a, t[:, None]]).astype(np.float64)  # dst -> src
-    out = cv2.warpAffine(
-        mask.astype(np.float32),
-        m,
-        (CROP, CROP),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0.0,
-    )
-    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
-
-
 PX_UNIT = 8  # pixel coordinates are stored as int16 in 1/8 px (range +-4096 px); NaN -> INT16_NAN
 INT16_NAN = -32768
 
@@ -170,7 +138,7 @@ def extract_clip(mp4: Path, gt_csv: Path, reps_json: Path, hc: dict, estimator_a
             lm = np.full((33, 5), np.nan, np.float32)
             contour = np.full(k_st, np.nan, np.float32)
             pwin = np.full((sg.PELVIS_STATIONS, 2), np.nan, np.float32)
-            crop = np.zeros((CROP, CROP), np.uint8)
+            crop = np.zeros((CROP_CELLS, CROP_CELLS), np.uint8)
             xf = np.full(5, np.nan, np.float32)
             facing = 0
             if pose.detected and pose.landmarks_px is not None:
@@ -178,18 +146,16 @@ def extract_clip(mp4: Path, gt_csv: Path, reps_json: Path, hc: dict, estimator_a
                 lm[:, 2] = pose.landmarks_norm[:, 2]
                 lm[:, 3] = pose.visibility
                 lm[:, 4] = pose.presence
-                tf = trunk_frame(pose.landmarks_px, sg)
                 facing = 1 if (measurer.facing or "right") == "right" else -1
                 if m.outline_l is not None:  # the measurer's own outline in the trunk's frame (what the model reads)
                     contour[:] = m.outline_l.contour
                     pwin[:] = m.outline_l.pelvis_window
-                if tf is not None and pose.mask is not None:
-                    hip, sho, up, length = tf
-                    back = sg.dorsal_unit(up, float(facing))
-                    centre = 0.5 * (hip + sho)
-                    crop = mask_crop(pose.mask, centre, up, back, CROP_SIDE_L * length)
-                    ang = float(np.degrees(np.arctan2(up[0], -up[1])))  # trunk axis from image-up, clockwise +
-                    xf[:] = (centre[0], centre[1], CROP_SIDE_L * length / CROP, ang, facing)
+                # the measurer's own crop (what the model reads). Shards up to c022 and the devset were cut by
+                # OpenCV's warpAffine here, also on frames the measurer then called implausible (no person, no
+                # crop now); crop.py's numpy warp agrees with it to 1 grey level on ~1 % of cells
+                if m.crop is not None and m.crop_xform is not None:
+                    crop = m.crop
+                    xf[:] = m.crop_xform.as_array()
             recs["lm"].append(lm)
             recs["det"].append(bool(pose.detected))
             recs["contour"].append(contour)
@@ -316,7 +282,7 @@ def write_shard(name: str, feats: list[tuple[dict, dict]], out_dir: Path) -> Pat
                 "hm_raw": HM_REL,
                 "hm_smooth": HM_REL,
                 "crop_xform": ["centre_x_px", "centre_y_px", "px_per_cell", "trunk_angle_deg", "facing"],
-                "crop": {"side_cells": CROP, "side_trunk_lengths": CROP_SIDE_L},
+                "crop": {"side_cells": CROP_CELLS, "side_trunk_lengths": CROP_SIDE_L},
             }
         )
     )

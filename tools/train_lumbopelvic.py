@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """The learned pelvis/lumbar/hip estimator (hingecheck/core/kinematics/lumbopelvic.py): fit, score, export.
 
-Gradient boosting (sklearn HistGradientBoostingRegressor) per target — pelvic tilt, lumbar flexion and hip
-flexion relative to standing — on what the pipeline already has per frame (``FrameFeatures``, built by the same
-code as in the pipeline): the hand-made method's calibrated angles and quality terms, the dorsal contour in the
-trunk's frame (absolute and minus the clip's standing contour), the pelvis window's points and MediaPipe's
-landmarks in the trunk's frame. A 5 % and a 95 % quantile model per target give the stated uncertainty: their
-half-width, scaled so that estimate ± uncertainty held the truth on 90 % of the frames of bodies held out of the
-fit (normalised split conformal). Fitted on the training bodies of the corpus table (data/corpus/) only; scored on
-the validation bodies and on the devset against the hand-made method (analyze's smoothed output) with the numpy
-tree walk the package runs (checked equal to sklearn's predictions).
+Gradient boosting (sklearn HistGradientBoostingRegressor) per target — pelvic tilt, lumbar flexion and hip flexion
+relative to standing — on what the pipeline already has per frame (``FrameFeatures``, built by the same code as in
+the pipeline): the hand-made method's calibrated angles and quality terms, the dorsal contour in the trunk's frame
+(absolute and minus the clip's standing contour), the pelvis window's points and MediaPipe's landmarks in the
+trunk's frame, and the three outputs of a small CNN on the trunk's mask crop against the clip's standing crop
+(hingecheck/core/kinematics/crop.py; trained here with torch on the training bodies, 40 epochs, the settings of
+tools/train_crop_cnn.py; the trees learn from out-of-fold CNN outputs, 2 folds by body, so they do not trust a CNN
+that has seen the body it reads). A 5 % and a 95 % quantile model per target give the stated uncertainty: their
+half-width, scaled so that estimate ± uncertainty held the truth on 90 % of the frames of bodies held out of the fit
+(normalised split conformal). Fitted on the training bodies of the corpus table (data/corpus/) only; scored on the
+validation bodies and on the devset against the hand-made method (analyze's smoothed output) with the numpy tree
+walk the package runs (checked equal to sklearn's predictions).
 
     make retrain   # pip install -e '.[train]'; tools/train_lumbopelvic.py --export hingecheck/models/lumbopelvic.npz
+    tools/train_lumbopelvic.py --cnn-epochs 0    # the trees alone (no torch needed)
 
 Prints per-split RMSE, coverage, interval calibration and the worst clips; ``--export`` writes the shipped model
 with its provenance (corpus shards, bodies, commit, scores) inside.
@@ -20,6 +24,7 @@ with its provenance (corpus shards, bodies, commit, scores) inside.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -34,6 +39,7 @@ from dataclasses import fields  # noqa: E402
 
 from corpus_table import SHARD_DIR, load_table  # noqa: E402
 
+from hingecheck.core.kinematics.crop import N_CNN_SCALARS, CropNet, CropReference, cnn_scalars  # noqa: E402
 from hingecheck.core.kinematics.lumbopelvic import (  # noqa: E402
     MIN_OUTLINE_STATIONS,
     RESIDUAL_OF,
@@ -90,24 +96,131 @@ def table_features(t) -> FrameFeatures:
         pelvis_window_l=t["pelvis_window"].astype(float),
         landmarks_l=landmarks_in_trunk_frame(t["landmarks_px"].astype(float), facing),
         visibility=t["landmarks_vis"][..., 0].astype(float),
+        crop=t.get("crop"),
+        crop_xform=t["crop_xform"].astype(float),
     )
 
 
-def features(t) -> tuple[np.ndarray, list[str]]:
-    """Feature matrix of every frame: per clip, relative parts from its standing frames (the calibration's)."""
+def clip_parts(t):
+    """Per clip: its frames' rows, its FrameFeatures and its standing reference frames (the calibration's, or the
+    first 10 frames when it found fewer than 3)."""
     k = t["clip_index"].astype(int)
     stand = standing_mask(t, k)
     ff = table_features(t)
-    names = feature_names()
-    out = np.full((len(k), len(names)), np.nan, np.float32)
     for c in np.unique(k):
         sel = np.flatnonzero(k == c)
         ref = stand[sel]
         if ref.sum() < 3:
             ref = np.arange(len(sel)) < 10
-        part = FrameFeatures(*(getattr(ff, f.name)[sel] for f in fields(FrameFeatures)))
+        yield sel, FrameFeatures(*(getattr(ff, f.name)[sel] if getattr(ff, f.name) is not None else None
+                                   for f in fields(FrameFeatures))), ref  # fmt: skip
+
+
+def model_inputs(model: LumbopelvicModel, t) -> np.ndarray:
+    """The trees' input of every frame as the pipeline builds it (LumbopelvicModel.inputs, per clip)."""
+    out = np.full((len(t["frame"]), len(feature_names(cnn=model.cnn is not None))), np.nan, np.float32)
+    for sel, part, ref in clip_parts(t):
+        reference = part.crop_reference(ref) if model.cnn is not None else None
+        out[sel] = model.inputs(part, part.baseline(ref), reference, np.arange(len(sel)))
+    return out
+
+
+class CnnData:
+    """The CNN's training inputs of a table (the interface tools/train_crop_cnn.train_cnn reads): per frame the
+    crop, its clip's standing crop, the scalars (FrameFeatures.cnn_inputs' own) and the targets."""
+
+    def __init__(self, t) -> None:
+        n = len(t["frame"])
+        self.crop = t["crop"]
+        self.clip = np.zeros(n, int)
+        self.scalars = np.zeros((n, N_CNN_SCALARS), np.float32)
+        standing = []
+        for c, (sel, part, ref) in enumerate(clip_parts(t)):
+            reference: CropReference = part.crop_reference(ref)
+            self.scalars[sel] = cnn_scalars(part.relative, part.crop_xform, reference)
+            self.clip[sel] = c
+            standing.append(reference.crop)
+        self.standing = np.stack(standing)
+        self.y = np.stack([t["gt_angles"][:, t.col("gt_angles", c)] for c in TARGETS], 1).astype(np.float32)
+
+    def batch(self, idx: np.ndarray):
+        """Images (n, 2, 64, 64) in 0..1 and scalars (n, S) of the frames ``idx``, as torch tensors."""
+        import torch
+
+        img = np.stack([self.crop[idx], self.standing[self.clip[idx]]], 1).astype(np.float32) / 255.0
+        return torch.from_numpy(img), torch.from_numpy(self.scalars[idx])
+
+
+def features(t) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix of every frame: per clip, relative parts from its standing frames (the calibration's)."""
+    names = feature_names()
+    out = np.full((len(t["frame"]), len(names)), np.nan, np.float32)
+    for sel, part, ref in clip_parts(t):
         out[sel] = part.matrix(part.baseline(ref))
     return out, names
+
+
+# ------------------------------------------------------------------------------------------------------- the CNN
+
+
+def cnn_settings(args) -> argparse.Namespace:
+    """tools/train_crop_cnn.py's training settings (its defaults: the widths and epochs it chose on val)."""
+    return argparse.Namespace(
+        epochs=args.cnn_epochs, batch=128, channels=[16, 32, 48, 64], hidden=96, lr=3e-3, weight_decay=1e-4
+    )
+
+
+def numpy_net(net, norm: dict) -> CropNet:
+    """The torch CropNet (tools/train_crop_cnn.py) as the package's numpy CropNet."""
+    return CropNet(
+        tuple(c.weight.detach().numpy().transpose(1, 2, 3, 0).reshape(-1, c.out_channels).copy() for c in net.convs),
+        tuple(c.bias.detach().numpy().copy() for c in net.convs),
+        net.fc1.weight.detach().numpy().T.copy(),
+        net.fc1.bias.detach().numpy().copy(),
+        net.fc2.weight.detach().numpy().T.copy(),
+        net.fc2.bias.detach().numpy().copy(),
+        np.asarray(norm["mean"], np.float64),
+        np.asarray(norm["std"], np.float64),
+    )
+
+
+def fit_cnn(data: CnnData, frames: np.ndarray, args, seed: int) -> tuple[CropNet, float]:
+    """A CNN fitted on ``frames`` (torch, 1 thread), as numpy; checked against torch on up to 300 frames."""
+    import torch
+    from train_crop_cnn import train_cnn
+
+    torch.set_num_threads(1)
+    net, norm = train_cnn(data, frames, cnn_settings(args), seed=seed)
+    np_net = numpy_net(net, norm)
+    idx = frames[:300]
+    img, sc = data.batch(idx)
+    with torch.inference_mode():
+        ref = net(img, sc).numpy()
+    diff = float(np.abs(np_net.standardised(img.numpy(), sc.numpy()) - ref).max())
+    assert diff < 1e-4, f"numpy CNN differs from torch by {diff}"
+    return np_net, diff
+
+
+def cnn_outputs(net: CropNet, data: CnnData, frames: np.ndarray) -> np.ndarray:
+    """(len(frames), 3) degrees."""
+    out = [net(*[v.numpy() for v in data.batch(frames[b : b + 512])]) for b in range(0, len(frames), 512)]
+    return np.concatenate(out) if out else np.zeros((0, len(TARGETS)))
+
+
+def out_of_fold(t, data: CnnData, ok: np.ndarray, args) -> np.ndarray:
+    """(n, 3) CNN outputs of every usable frame from a CNN that did not see its body (``args.cnn_folds`` folds of
+    the bodies), so the trees learn how far an unseen body's CNN reading can be trusted."""
+    body = np.array([t.clips[k]["body_id"] for k in t["clip_index"]])
+    bodies = np.array(sorted(set(body)))
+    fold_of = dict(zip(bodies, np.random.default_rng(1).permutation(len(bodies)) % args.cnn_folds, strict=True))
+    fold = np.array([fold_of[b] for b in body])
+    oof = np.full((len(ok), len(TARGETS)), np.nan, np.float32)
+    for f in range(args.cnn_folds):
+        print(f"out-of-fold CNN {f + 1}/{args.cnn_folds}", flush=True)
+        net, _ = fit_cnn(data, np.flatnonzero(ok & (fold != f)), args, seed=args.seed + 1 + f)
+        held = np.flatnonzero(ok & (fold == f))
+        oof[held] = cnn_outputs(net, data, held)
+    return oof
 
 
 def usable(t) -> np.ndarray:
@@ -186,14 +299,21 @@ def main(argv: list[str] | None = None) -> int:
         help="the pipeline's correction window (keep_outline_detail); 0: the trees alone",
     )  # fmt: skip
     ap.add_argument("--smooth-s", type=float, default=0.2, help="centred moving average of the predictions (0: none)")
+    ap.add_argument("--cnn-epochs", type=int, default=40, help="epochs of the crop CNN (0: no CNN, trees alone)")
+    ap.add_argument("--cnn-folds", type=int, default=2, help="folds (by body) of the trees' out-of-fold CNN outputs")
+    ap.add_argument("--seed", type=int, default=0, help="the CNN's seed (folds use seed+1...; the trees their own 0)")
+    ap.add_argument("--save-oof", type=Path, default=None, help="keep the CNNs (npz) to refit the trees faster")
+    ap.add_argument("--load-oof", type=Path, default=None, help="reuse the CNNs saved by --save-oof")
     args = ap.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: 1 thread, the machine is shared
     from sklearn import __version__ as sklearn_version
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    tr = load_table("train", shard_dir=args.shards, crops=False)
-    sets = {"val": load_table("val", shard_dir=args.shards, crops=False)}
+    crops = args.cnn_epochs > 0
+    tr = load_table("train", shard_dir=args.shards, crops=crops)
+    sets = {"val": load_table("val", shard_dir=args.shards, crops=crops)}
     if (SHARD_DIR / "devset.npz").exists():
-        sets["devset"] = load_table("devset", shards=["devset"], crops=False)
+        sets["devset"] = load_table("devset", shards=["devset"], crops=crops)
     print(
         f"train: {len(tr.clips)} clips/bodies, {len(tr['frame'])} frames; "
         + "; ".join(f"{k}: {len(v.clips)} clips, {len(v['frame'])} frames" for k, v in sets.items())
@@ -206,9 +326,42 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
 
     def fit_model(t) -> tuple[LumbopelvicModel, dict]:
-        """Mean and quantile ensembles per target; the interval scale from held-out training bodies."""
+        """The CNN (all training bodies; out-of-fold outputs as the trees' features), mean and quantile ensembles
+        per target; the interval scale from held-out training bodies."""
         x, _ = features(t)
         ok = usable(t)
+        cnn: CropNet | None = None
+        cnn_info: dict = {}
+        if args.cnn_epochs > 0:
+            t_cnn = time.time()
+            data = CnnData(t)
+            if args.load_oof:
+                with np.load(args.load_oof) as z:
+                    oof, cnn = z["oof"], CropNet.from_arrays(dict(z), "cnn.")
+                    diff = float(z["diff"])
+            else:
+                oof = out_of_fold(t, data, ok, args)
+                print("CNN on every training body", flush=True)
+                cnn, diff = fit_cnn(data, np.flatnonzero(ok), args, seed=args.seed)
+                if args.save_oof:
+                    np.savez(args.save_oof, oof=oof, diff=diff, **cnn.arrays("cnn."))
+            x = np.concatenate([x, oof], 1)
+            n_params = sum(a.size for a in cnn.arrays("").values()) - 6  # less mean and std
+            settings = cnn_settings(args)
+            cnn_info = {
+                "architecture": f"2x64x64 crop+standing crop; conv3x3/2 {settings.channels} ReLU; "
+                f"+{N_CNN_SCALARS} scalars; dense {settings.hidden} ReLU; 3 outputs",
+                "parameters": int(n_params),
+                "epochs": settings.epochs,
+                "batch": settings.batch,
+                "lr": settings.lr,
+                "weight_decay": settings.weight_decay,
+                "augmentation": "per channel shift +-3 cells, scale 1+-0.07 (train_crop_cnn.augment)",
+                "seed": args.seed,
+                "out_of_fold": args.cnn_folds,
+                "numpy_vs_torch_max_diff": diff,
+                "seconds": round(time.time() - t_cnn),
+            }
         # Normalised split conformal: every model is first fitted on 80 % of the bodies; on the other 20 % (whole
         # bodies, so the correlation of frames within a clip does not flatter it) the 90th centile of
         # |truth - mean| / quantile half-width scales the stated uncertainty. The mean is then refitted on all.
@@ -220,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         fit = ~np.isin(body, cal_bodies) & ok
         ensembles: dict[str, dict[str, TreeEnsemble]] = {}
         scale: dict[str, float] = {}
-        names = feature_names()
+        names = feature_names(cnn=cnn is not None)
         residual_of = dict(RESIDUAL_OF) if args.residual else {}
         for tgt in TARGETS:
             y = t["gt_angles"][:, t.col("gt_angles", tgt)].astype(float)
@@ -248,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
                 diff = np.abs(ensembles[tgt][q].predict(x[cal][:500]) - m.predict(x[cal][:500])).max()
                 assert diff < 1e-6, f"{tgt} {q}: numpy trees differ from sklearn by {diff}"
         info = {"frames": int(ok.sum()), "bodies": len(bodies), "calibration_bodies": len(cal_bodies)}
-        return LumbopelvicModel(ensembles, scale, residual_of=residual_of), info
+        if cnn_info:
+            info["cnn"] = cnn_info
+        return LumbopelvicModel(ensembles, scale, residual_of=residual_of, cnn=cnn), info
 
     t0 = time.time()
     model, info = fit_model(tr)
@@ -275,7 +430,14 @@ def main(argv: list[str] | None = None) -> int:
             "correction_window_s": args.window_s,
             "scores": scores,
         }
-        save_model(LumbopelvicModel(model.ensembles, model.interval_scale, provenance, model.residual_of), args.export)
+        if model.cnn is not None:
+            import torch
+
+            provenance["torch"] = torch.__version__
+        save_model(
+            LumbopelvicModel(model.ensembles, model.interval_scale, provenance, model.residual_of, model.cnn),
+            args.export,
+        )
         print(f"saved {args.export} ({args.export.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -297,7 +459,7 @@ def with_detail(t, learned: np.ndarray, target: str, window_s: float) -> np.ndar
 
 def score(model: LumbopelvicModel, t, name: str, args) -> dict:
     """Print and return RMSE (hand-made vs learned), coverage and interval calibration on one split."""
-    x, _ = features(t)
+    x = model_inputs(model, t)
     ok = usable(t)
     t1 = time.perf_counter()
     reading = model.read(x[ok])

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from hingecheck.core.errors import ModelError
+from hingecheck.core.kinematics.crop import CropNet
 from hingecheck.core.kinematics.lumbopelvic import QUANTILES, TARGETS, LumbopelvicModel, TreeEnsemble, feature_names
 
 log = logging.getLogger(__name__)
 
+CNN_PREFIX = "cnn."  # the CropNet's arrays in the .npz
 SHIPPED = Path(str(importlib.resources.files("hingecheck") / "models" / "lumbopelvic.npz"))
 
 
@@ -31,11 +33,14 @@ def save_model(model: LumbopelvicModel, path: Path) -> None:
     for target, parts in model.ensembles.items():
         for q, ensemble in parts.items():
             arrays.update(ensemble.arrays(f"{target}.{q}."))
+    if model.cnn is not None:
+        arrays.update(model.cnn.arrays(CNN_PREFIX))
     header = {
         "targets": list(model.ensembles),
         "interval_scale": model.interval_scale,
         "residual_of": model.residual_of,
-        "feature_names": feature_names(),
+        "feature_names": feature_names(cnn=model.cnn is not None),
+        "cnn": model.cnn is not None,
         "provenance": model.provenance,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +67,8 @@ def _load(path: str | None) -> LumbopelvicModel:
             arrays = {k: z[k] for k in z.files if k != "header_json"}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise ModelError(f"lumbopelvic model {file} is corrupt: {exc}") from None
-    if header.get("feature_names") != feature_names():
+    has_cnn = bool(header.get("cnn", False))
+    if header.get("feature_names") != feature_names(cnn=has_cnn):
         raise ModelError(
             f"lumbopelvic model {file} was trained on other features than this hingecheck computes: retrain it "
             "(make retrain)"
@@ -71,6 +77,7 @@ def _load(path: str | None) -> LumbopelvicModel:
         raise ModelError(f"lumbopelvic model {file} does not estimate {', '.join(TARGETS)}")
     try:
         ensembles = {t: {q: TreeEnsemble.from_arrays(arrays, f"{t}.{q}.") for q in QUANTILES} for t in TARGETS}
+        cnn = CropNet.from_arrays(arrays, CNN_PREFIX) if has_cnn else None
     except KeyError as exc:
         raise ModelError(f"lumbopelvic model {file} is incomplete: no {exc}") from None
     log.debug("lumbopelvic model %s (%s)", file, header.get("provenance", {}).get("trained", "?"))
@@ -78,4 +85,4 @@ def _load(path: str | None) -> LumbopelvicModel:
     if any(col not in feature_names() for col in residual_of.values()):
         raise ModelError(f"lumbopelvic model {file} corrects a reading this hingecheck does not compute")
     scale = {k: float(v) for k, v in header["interval_scale"].items()}
-    return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of)
+    return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of, cnn)

@@ -236,8 +236,8 @@ class _SessionLoop:
         self.stats = LiveStats(source=source.info.path, load_avg_start=load_avg())
         self.slot = LatestFrameSlot()
         self.capture = CaptureThread(source, self.slot)
-        self.measurer = SagittalMeasurer()
         learned = session.settings.reading.method == "learned"
+        self.measurer = SagittalMeasurer(with_crop=learned)  # the crop is the learned reading's CNN input
         self.coach = LiveCoach(
             session.settings, session.cfg, session.options.exercise, load_model() if learned else None
         )

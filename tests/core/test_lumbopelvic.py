@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hingecheck.core.kinematics.crop import cnn_images
 from hingecheck.core.kinematics.lumbopelvic import (
     N_STATIONS,
     FrameFeatures,
@@ -124,7 +125,7 @@ def test_shipped_model_loads_with_provenance_and_reads_fast_enough():
     prov = model.provenance
     assert prov["bodies"] >= 100 and prov["corpus_shards"] and prov["hingecheck_commit"]
     assert set(model.interval_scale) == {"pelvic_tilt_deg", "lumbar_flexion_deg", "hip_flexion_deg"}
-    x = np.zeros((3, len(feature_names())))
+    x = np.zeros((3, len(feature_names(cnn=model.cnn is not None))))
     reading = model.read(x)
     assert all(np.isfinite(v).all() for v in reading.estimate.values())
     assert all((v > 0).all() for v in reading.uncertainty.values())
@@ -177,3 +178,34 @@ def test_live_frame_reading_equals_the_clip_reading(sample_good_stoop):
     assert np.isfinite(a).mean() > 0.9
     assert np.allclose(a, b, equal_nan=True)
     assert np.isfinite([x.lumbar_uncertainty_deg for x in live]).mean() > 0.9
+
+
+def _features_with_crops(n: int) -> FrameFeatures:
+    rng = np.random.default_rng(1)
+    return FrameFeatures(
+        relative=rng.normal(0, 10, (n, 8)),
+        quality=np.ones((n, 8)),
+        absolute=rng.normal(0, 10, (n, 6)),
+        contour_l=rng.normal(0.2, 0.01, (n, N_STATIONS)),
+        pelvis_window_l=np.zeros((n, PELVIS_STATIONS, 2)),
+        landmarks_l=rng.normal(0, 1, (n, 33, 2)),
+        visibility=np.ones((n, 33)),
+        crop=rng.integers(0, 256, (n, 64, 64)).astype(np.uint8),
+        crop_xform=np.tile([100.0, 100.0, 2.0, 5.0, 1.0], (n, 1)),
+    )
+
+
+def test_the_shipped_cnn_reads_the_crop_and_feeds_the_trees():
+    model = load_model()
+    assert model.cnn is not None
+    cnn = model.provenance["cnn"]
+    assert isinstance(cnn, dict) and cnn["epochs"] > 0 and "seed" in cnn and "architecture" in cnn
+    ff = _features_with_crops(4)
+    every = np.ones(4, bool)
+    reference = ff.crop_reference(every)
+    x = model.inputs(ff, ff.baseline(every), reference, np.array([0, 2]))
+    assert x.shape == (2, len(feature_names(cnn=True)))
+    crops, scalars = ff.cnn_inputs(reference, np.array([0, 2]))
+    assert np.array_equal(crops, ff.crop[[0, 2]])  # type: ignore[index]
+    assert np.array_equal(x[:, -3:], model.cnn(cnn_images(crops, reference), scalars))
+    assert np.array_equal(x[:, :-3], ff.matrix(ff.baseline(every))[[0, 2]])

@@ -17,8 +17,13 @@ def test_the_shipped_model_round_trips_through_save(tmp_path):
     copy = tmp_path / "copy.npz"
     save_model(model, copy)
     again = load_model(str(copy))
-    x = np.random.default_rng(0).normal(size=(5, len(feature_names())))
+    x = np.random.default_rng(0).normal(size=(5, len(feature_names(cnn=model.cnn is not None))))
     a, b = model.read(x), again.read(x)
+    if model.cnn is not None:
+        assert again.cnn is not None
+        images = np.random.default_rng(1).uniform(0, 1, (2, 2, 64, 64)).astype(np.float32)
+        scalars = np.zeros((2, 10), np.float32)
+        assert np.array_equal(model.cnn(images, scalars), again.cnn(images, scalars))
     for k in a.estimate:
         assert np.array_equal(a.estimate[k], b.estimate[k]) and np.array_equal(a.uncertainty[k], b.uncertainty[k])
 

@@ -5,10 +5,12 @@ reads the pelvis 9° off on bodies it never saw. Gradient-boosted trees, fitted 
 (tools/train_lumbopelvic.py, corpus in data/corpus/), read pelvic tilt, lumbar flexion and hip flexion from what
 each frame already has: the hand-made angles and their quality terms, the whole dorsal contour in the trunk's
 frame, the pelvis window's outline points and the landmarks in the trunk's frame, each also relative to the
-standing reference. Two quantile ensembles per angle give a 90 % interval (conformalised on held-out bodies),
+standing reference, and (when the model has one) a small CNN's three readings of the trunk's mask crop against
+the standing crop (crop.py). Two quantile ensembles per angle give a 90 % interval (conformalised on held-out bodies),
 whose half-width is the stated uncertainty.
 
-Pure numpy: the trees are flat arrays and a frame is read by walking every tree at once, one level per step.
+Pure numpy: the trees are flat arrays and a frame is read by walking every tree at once, one level per step; the
+CNN's convolutions are matrix products.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hingecheck.core.kinematics.crop import (
+    CROP_CELLS,
+    CropNet,
+    CropReference,
+    cnn_scalars,
+    crop_reference,
+)
 from hingecheck.core.kinematics.sagittal import (
     CONTOUR_STATIONS_L,
     PELVIS_STATIONS,
@@ -59,8 +68,13 @@ MIN_OUTLINE_STATIONS = 10
 MIN_HALF_WIDTH_DEG = 0.5
 
 
-def feature_names() -> list[str]:
-    """The features, in the order of ``FrameFeatures.matrix`` (a shipped model must list exactly these)."""
+# the CNN's outputs, appended to the trees' features when the model has a CNN (LumbopelvicModel.inputs)
+CNN_FEATURES = tuple(f"cnn_{t}" for t in TARGETS)
+
+
+def feature_names(cnn: bool = False) -> list[str]:
+    """The trees' features: ``FrameFeatures.matrix``'s columns, then the CNN's outputs when ``cnn`` (a shipped
+    model must list exactly these)."""
     names = [f"rel_{c}" for c in RELATIVE_ANGLES] + [f"q_{c}" for c in QUALITY_TERMS]
     names += [f"abs_rel_{c}" for c in ABSOLUTE_ANGLES]
     names += [f"contour_{i}" for i in range(N_STATIONS)] + [f"contour_rel_{i}" for i in range(N_STATIONS)]
@@ -69,7 +83,7 @@ def feature_names() -> list[str]:
     names += [f"lm_up_{i}" for i in range(N_LANDMARKS)] + [f"lm_fw_{i}" for i in range(N_LANDMARKS)]
     names += [f"lm_rel_up_{i}" for i in range(N_LANDMARKS)] + [f"lm_rel_fw_{i}" for i in range(N_LANDMARKS)]
     names += [f"vis_{i}" for i in range(N_LANDMARKS)]
-    return names
+    return names + list(CNN_FEATURES) if cnn else names
 
 
 @dataclass
@@ -83,6 +97,25 @@ class FrameFeatures:
     pelvis_window_l: np.ndarray  # (n, PELVIS_STATIONS, 2) the pelvis window's points (along the axis, towards back)
     landmarks_l: np.ndarray  # (n, 33, 2) landmarks_in_trunk_frame
     visibility: np.ndarray  # (n, 33)
+    crop: np.ndarray | None = None  # (n, 64, 64) uint8 trunk mask crops (zeros where none); None: no crops at all
+    crop_xform: np.ndarray | None = None  # (n, 5) CropTransform.as_array (NaN where no crop)
+
+    def crop_reference(self, reference: np.ndarray) -> CropReference:
+        """The CNN's standing reference from the ``reference`` frames (crop.crop_reference)."""
+        crops, xforms = self._crops()
+        return crop_reference(crops[reference], xforms[reference])
+
+    def cnn_inputs(self, reference: CropReference, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The CNN's crops (uint8, CropNet.read_crops) and scalars (N_CNN_SCALARS) of the frames ``rows`` against
+        the standing ``reference``."""
+        crops, xforms = self._crops()
+        return crops[rows], cnn_scalars(self.relative[rows], xforms[rows], reference)
+
+    def _crops(self) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.relative)
+        crops = self.crop if self.crop is not None else np.zeros((n, CROP_CELLS, CROP_CELLS), np.uint8)
+        xforms = self.crop_xform if self.crop_xform is not None else np.full((n, 5), np.nan)
+        return crops, np.asarray(xforms, np.float64)
 
     def baseline(self, reference: np.ndarray) -> np.ndarray:
         """The standing posture (median over the ``reference`` frames) of the features taken relative to it."""
@@ -133,8 +166,14 @@ class FrameFeatures:
             np.full((n, PELVIS_STATIONS, 2), nan),
             np.full((n, N_LANDMARKS, 2), nan),
             np.full((n, N_LANDMARKS), nan),
+            np.zeros((n, CROP_CELLS, CROP_CELLS), np.uint8),
+            np.full((n, 5), nan),
         )
+        assert feats.crop is not None and feats.crop_xform is not None
         for i, m in enumerate(measurements):
+            if m.crop is not None and m.crop_xform is not None:
+                feats.crop[i] = m.crop
+                feats.crop_xform[i] = m.crop_xform.as_array()
             if m.outline_l is not None:
                 feats.contour_l[i] = m.outline_l.contour
                 feats.pelvis_window_l[i] = m.outline_l.pelvis_window
@@ -222,6 +261,19 @@ class LumbopelvicModel:
     interval_scale: dict[str, float]
     provenance: dict[str, object] = field(default_factory=dict)
     residual_of: dict[str, str] = field(default_factory=lambda: dict(RESIDUAL_OF))
+    cnn: CropNet | None = None  # its outputs are the trees' last features (CNN_FEATURES)
+
+    def inputs(
+        self, features: FrameFeatures, baseline: np.ndarray, reference: CropReference | None, rows: np.ndarray
+    ) -> np.ndarray:
+        """The trees' input for the frames ``rows`` of ``features``: the feature matrix (relative parts from
+        ``baseline``) and, with a CNN, its outputs on the crops against the standing ``reference``."""
+        x = features.matrix(baseline)[rows]
+        if self.cnn is None:
+            return x
+        assert reference is not None, "a model with a CNN reads against a standing crop"
+        crops, scalars = features.cnn_inputs(reference, rows)
+        return np.concatenate([x, self.cnn.read_crops(crops, reference, scalars)], 1)
 
     def read(self, x: np.ndarray) -> LumbopelvicReading:
         """Estimates and uncertainties for the rows of the feature matrix ``x``; NaN where a row has no person."""
@@ -241,7 +293,11 @@ def raw_half_width(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def learned_angles(
-    model: LumbopelvicModel, features: FrameFeatures, baseline: np.ndarray, relative: Sequence[FrameAngles]
+    model: LumbopelvicModel,
+    features: FrameFeatures,
+    baseline: np.ndarray,
+    relative: Sequence[FrameAngles],
+    reference: CropReference | None = None,
 ) -> list[FrameAngles]:
     """The frames' angles with pelvis, lumbar and hip read by the model and their uncertainty attached.
 
@@ -252,13 +308,12 @@ def learned_angles(
     out = list(relative)
     if not out:
         return out
-    x = features.matrix(baseline)
     outline = np.isfinite(features.contour_l).sum(axis=1) >= MIN_OUTLINE_STATIONS
     detected = np.array([a.detected and np.isfinite(a.trunk_inclination_deg) for a in relative], bool)
     measured = detected & outline
     if not measured.any():
         return out
-    reading = model.read(x[measured])
+    reading = model.read(model.inputs(features, baseline, reference, measured))
     for k, i in enumerate(np.flatnonzero(measured).tolist()):
         a = relative[i]
         pelvis = float(reading.estimate["pelvic_tilt_deg"][k])
@@ -284,6 +339,7 @@ class LearnedReader:
     model: LumbopelvicModel
     baseline: np.ndarray  # the standing posture of the features read relative to it (FrameFeatures.baseline)
     cfg: ReadingConfig
+    reference: CropReference | None = None  # the standing crop (read by the model's CNN, if it has one)
     _recent: list[tuple[FrameAngles, FrameAngles]] = field(default_factory=list)  # live: (learned, hand-made)
 
     @classmethod
@@ -299,12 +355,15 @@ class LearnedReader:
             return None
         chosen = [measurements[i] for i in np.asarray(reference_positions).tolist()]
         features = FrameFeatures.of(chosen, [FrameAngles(m.index, m.time_s, m.detected) for m in chosen])
-        return cls(model, features.baseline(np.ones(len(chosen), bool)), cfg)
+        every = np.ones(len(chosen), bool)
+        return cls(model, features.baseline(every), cfg, features.crop_reference(every))
 
     def read(self, measurements: Sequence[FrameMeasurement], relative: Sequence[FrameAngles]) -> list[FrameAngles]:
         """A clip's learned angles (``relative``: the hand-made reading of each frame, Calibration.angles), the
         correction averaged over a centred window (``keep_outline_detail``)."""
-        learned = learned_angles(self.model, FrameFeatures.of(measurements, relative), self.baseline, relative)
+        learned = learned_angles(
+            self.model, FrameFeatures.of(measurements, relative), self.baseline, relative, self.reference
+        )
         return keep_outline_detail(learned, relative, self.cfg.correction_window_s, causal=False)
 
     def reset(self) -> None:
@@ -313,7 +372,8 @@ class LearnedReader:
 
     def read_frame(self, m: FrameMeasurement, relative: FrameAngles) -> FrameAngles:
         """Live: one frame, the correction averaged over the window before it (causal)."""
-        learned = learned_angles(self.model, FrameFeatures.of([m], [relative]), self.baseline, [relative])[0]
+        features = FrameFeatures.of([m], [relative])
+        learned = learned_angles(self.model, features, self.baseline, [relative], self.reference)[0]
         window_s = self.cfg.correction_window_s
         if window_s <= 0:
             return learned

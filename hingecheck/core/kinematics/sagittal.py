@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hingecheck.core.kinematics.contour import LineFit, dorsal_points, fit_line
+from hingecheck.core.kinematics.crop import CropTransform, crop_transform, mask_crop
 from hingecheck.core.types import (
     LEFT_ANKLE,
     LEFT_EAR,
@@ -103,6 +104,8 @@ class FrameMeasurement:
     outline_l: TrunkOutline | None = None  # the outline in the trunk's frame (the learned reading's input)
     landmarks_l: np.ndarray | None = None  # (33, 2) landmarks in the trunk's frame (lumbopelvic.py)
     landmark_visibilities: np.ndarray | None = None  # (33,) MediaPipe's visibility of each landmark
+    crop: np.ndarray | None = None  # (64, 64) uint8 mask crop around the trunk (crop.py; the learned reading's CNN)
+    crop_xform: CropTransform | None = None  # where that crop sits in the image
 
     @property
     def split_ok(self) -> bool:
@@ -196,8 +199,10 @@ def fit_pelvis_window(
 class SagittalMeasurer:
     """Streaming measurer (no look-ahead). Facing is decided by a running vote, so it settles within frames."""
 
-    def __init__(self, facing: Facing | None = None) -> None:
+    def __init__(self, facing: Facing | None = None, with_crop: bool = True) -> None:
+        """``with_crop``: also cut the trunk's mask crop (FrameMeasurement.crop) for the learned reading."""
         self._fixed_facing = facing
+        self._with_crop = with_crop
         self._votes = 0.0
 
     def new_shot(self) -> None:
@@ -264,6 +269,10 @@ class SagittalMeasurer:
             m.quality["brightness"] = float(brightness)
         if pose.mask is None or trunk_length < 8.0:
             return m
+        if self._with_crop:
+            m.crop_xform = crop_transform(hip, shoulder, sign)
+            if m.crop_xform is not None:
+                m.crop = mask_crop(pose.mask, m.crop_xform)
         self._measure_outline(m, pose.mask, px, hip, trunk_vec / trunk_length, trunk_length, sign)
         return m
 
