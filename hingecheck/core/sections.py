@@ -202,6 +202,12 @@ class FaultConfig:
         "only the early return is judged: the hips have done less than this fraction of the rep's depth (LB "
         "onsets measured ≤ 14% when the lumbar has 8°, hip-led returns ≥ 23%)",
     )
+    return_confirm_deg: float = setting(
+        3.0,
+        "where the timing is read on the outline fit, the learned lumbar reading (steady, but it flattens fast "
+        "changes: a 15° arch read as 4°) must also have extended this much from its bottom-zone maximum: the "
+        "outline fit alone jumps ±10° between frames on some bodies",
+    )
     lead_deg: float = setting(3.0, "lumbar_lead_s compares when hip and lumbar have each extended this much")
     lockout_lean_back_deg: float = setting(
         8.0,

@@ -175,6 +175,7 @@ class ExtensionFromLowBack(Rule):
         self.hip_max = -math.inf  # running hip maximum (averaged)
         self.zone_start = 0  # first frame of the bottom zone: within bottom_zone_deg of the hip maximum
         self.lumbar_zone_max = -math.inf
+        self.learned_zone_max = -math.inf  # the learned lumbar's bottom-zone maximum (the confirmation)
         self._last: dict[str, float] = {}
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
@@ -195,13 +196,18 @@ class ExtensionFromLowBack(Rule):
                 j += 1
             if j != self.zone_start:
                 self.zone_start = j
-                zone = [judge.avg(frames, lumbar, k) for k in range(j, i + 1)]
-                zone = [v for v in zone if math.isfinite(v)]
-                self.lumbar_zone_max = max(zone) if zone else -math.inf
+                self.lumbar_zone_max = self._zone_max(judge, frames, lumbar, j, i)
+                self.learned_zone_max = self._zone_max(judge, frames, "lumbar", j, i)
         if not math.isfinite(lum_i):
             return None
         self.lumbar_zone_max = max(self.lumbar_zone_max, lum_i)
         extension = self.lumbar_zone_max - lum_i
+        confirmed = True
+        if lumbar != "lumbar":  # timing from the outline fit: the learned reading must agree the back extended
+            learned_i = judge.avg(frames, "lumbar", i)
+            if math.isfinite(learned_i):
+                self.learned_zone_max = max(self.learned_zone_max, learned_i)
+                confirmed = self.learned_zone_max - learned_i >= cfg.return_confirm_deg
         hip_extension = self.hip_max - hip_i
         self._last = {"lumbar_extension_deg": extension, "hip_extension_deg": hip_extension}
         if judge.phase == "setup" and hip_extension < cfg.return_hip_still_deg:
@@ -211,7 +217,13 @@ class ExtensionFromLowBack(Rule):
             return False
         hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
         early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
-        return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early
+        return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early and confirmed
+
+    @staticmethod
+    def _zone_max(judge: FaultJudge, frames: RepFrames, name: str, start: int, stop: int) -> float:
+        """The most flexed (averaged) reading of ``name`` over positions start..stop (−inf where none)."""
+        zone = [v for k in range(start, stop + 1) if math.isfinite(v := judge.avg(frames, name, k))]
+        return max(zone) if zone else -math.inf
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
         """The numbers of the fault at ``at``: low-back and hip extension since the bottom."""
