@@ -134,7 +134,8 @@ def compare(folder: Path, tolerance_frames: float = 2.0, modes: tuple[str, ...] 
         return 2
     console.print(f"{len(clips)} clips in {folder}  {load_text()}")
     table = Table(
-        title=f"live --source vs analyze (ok: same reps and fault codes, times within {tolerance_frames:g} frames)",
+        title=f"live --source vs analyze (ok: same reps and fault codes, times within {tolerance_frames:g} frames, "
+        "plus one per dropped frame at the clip's pace)",
         caption="faults per rep: T spinal_flexion_takeover, E extension_from_low_back, L lockout_hyperextension, "
         "K knee_dominant, - none",
     )
@@ -157,7 +158,10 @@ def compare(folder: Path, tolerance_frames: float = 2.0, modes: tuple[str, ...] 
         for mode in modes:
             outcome = live_run(clip, model, settings, every_frame=MODES[mode])
             cmp = compare_reps(offline.reps, outcome.reps)
-            ok = cmp.ok(tolerance_frames / fps)
+            # at the clip's pace each dropped frame may move a boundary by a frame (the documented behaviour, as in
+            # tests/live/test_session.py); every frame: the tolerance alone
+            slack = 0 if MODES[mode] else outcome.stats.frames_dropped
+            ok = cmp.ok((tolerance_frames + slack) / fps)
             all_ok &= ok
             s = outcome.stats
             row += [f"{cmp.max_time_diff_s * fps:.1f}", "; ".join(cmp.problems) or cmp.worst]

@@ -2,7 +2,8 @@
 
 The weights are ``hingecheck/models/lumbopelvic.npz``, written by ``tools/train_lumbopelvic.py --export`` (one
 command: ``make retrain``); its provenance (corpus shards, bodies, commit, scores) travels inside the file and
-``hingecheck models`` prints it. Its SHA-256 is listed in ``hingecheck/models/SHA256SUMS`` like the pose model's.
+``hingecheck models`` prints it. (Unlike the pose model it has no published checksum: it is built here, and its
+provenance says from what.)
 """
 
 from __future__ import annotations
