@@ -59,7 +59,10 @@ def make_rep_tracker(settings: Settings, calibration: Calibration | None = None,
     bottom = calibration is not None and calibration.source == "lockouts"
     if exercise == "auto":
         exercise = "deadlift" if bottom else "hinge"
-    return RepTracker.from_settings(settings, start_at_bottom=True if bottom else None, exercise=exercise)
+    reference = calibration.trunk_deg if calibration is not None and calibration.found else None
+    return RepTracker.from_settings(
+        settings, start_at_bottom=True if bottom else None, exercise=exercise, reference_trunk_deg=reference
+    )
 
 
 @dataclass

@@ -214,6 +214,12 @@ class FaultConfig:
         "lockout_hyperextension: leaning back past standing at the top (the rep's end and lockout_s after "
         "it): trunk inclination this far behind standing ...",
     )
+    lockout_behind_vertical_deg: float = setting(
+        0.0,
+        "... and, where the standing reference's own inclination is known, the trunk at least this far behind the "
+        "picture's vertical: someone who stood hunched to calibrate (head down behind the bar, 13–19° forward: "
+        "PoseReader) passes that stance at an upright lockout without leaning back ...",
+    )
     lockout_lumbar_extension_deg: float = setting(
         12.0,
         "... or the lumbar this far more arched than standing. Laird 2019's recipe (outside the 10th–90th "

@@ -105,7 +105,7 @@ def shot_reps(shot: Shot, part: Measured, settings: Settings, exercise: str) -> 
             settings.reps,
         )
     bottom = shot.calibration.source == "lockouts"
-    return analyse_reps(shot.series, settings, bottom, exercise, shot.back_measure)
+    return analyse_reps(shot.series, settings, bottom, exercise, shot.back_measure, shot.calibration.trunk_deg)
 
 
 def _shoulder_y_px(pose: PoseFrame, m: FrameMeasurement) -> float:

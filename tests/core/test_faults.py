@@ -343,3 +343,16 @@ def test_chest_up_squat_rule_is_judged_at_the_bottom_not_on_the_way_down_to_the_
     assert _kb_codes(one_rep([(1.4, dict(hip=74, lumbar=4, knee=115))])) == [[]]
     # kb_deadlift knee_min_deg = 90: knees 85° with the chest up are a kettlebell deadlift's normal bend
     assert _kb_codes(one_rep([(1.4, dict(hip=55, lumbar=4, knee=85))])) == [[]]
+
+
+def test_a_lean_back_past_a_hunched_stance_is_no_lean_back_while_the_trunk_stays_in_front_of_vertical():
+    lean = _lean(11).series()  # 11° behind the standing reference at the top
+    codes_with = [r.fault_codes for r in analyse_reps(lean, SETTINGS, reference_trunk_deg=3.0)]
+    assert codes_with == [["lockout_hyperextension"]]  # an upright stance (3° forward): 8° behind vertical
+    # stood 15° forward (head down behind the bar) to calibrate: the top is still 4° in front of vertical
+    assert [r.fault_codes for r in analyse_reps(lean, SETTINGS, reference_trunk_deg=15.0)] == [[]]
+    # lockout_behind_vertical_deg = 0: 1° behind vertical is a lean back, 1° in front is not
+    assert [r.fault_codes for r in analyse_reps(lean, SETTINGS, reference_trunk_deg=10.0)] == [
+        ["lockout_hyperextension"]
+    ]
+    assert [r.fault_codes for r in analyse_reps(lean, SETTINGS, reference_trunk_deg=12.0)] == [[]]

@@ -45,6 +45,8 @@ def analyse_reps(
     start_at_bottom: bool | None = None,
     exercise: str = "hinge",
     back_measure: str = "lumbar",
+    reference_trunk_deg: float | None = None,
 ) -> list[Rep]:
     """Offline entry point: stream the whole series through the rep tracker (``RepTracker`` for the options)."""
-    return track(series, RepTracker.from_settings(settings, start_at_bottom, exercise, back_measure))
+    tracker = RepTracker.from_settings(settings, start_at_bottom, exercise, back_measure, reference_trunk_deg)
+    return track(series, tracker)

@@ -86,13 +86,17 @@ class FaultJudge:
     """
 
     def __init__(
-        self, config: FaultConfig, profile: ExerciseProfile | None = None, back_measure: str = "lumbar"
+        self,
+        config: FaultConfig,
+        profile: ExerciseProfile | None = None,
+        back_measure: str = "lumbar",
+        reference_trunk_deg: float | None = None,
     ) -> None:
         from hingecheck.core.movement.rules import make_rules
 
         self.cfg = config
         self.found: dict[str, Fault] = {}
-        self.rules = make_rules(config, profile or HingeProfile(), back_measure)
+        self.rules = make_rules(config, profile or HingeProfile(), back_measure, reference_trunk_deg)
         self._run_start: dict[str, int | None] = {rule.code: None for rule in self.rules}
         self._avg_cache: dict[tuple[str, int], float] = {}
         self.phase = ""  # the phase of the frame being judged

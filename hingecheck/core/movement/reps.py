@@ -51,6 +51,7 @@ class RepTracker:
         start_at_bottom: bool | None = None,
         profile: ExerciseProfile | None = None,
         back_measure: str = "lumbar",
+        reference_trunk_deg: float | None = None,
     ) -> None:
         """``start_at_bottom``: True when the lift is known to start at the bottom (no stand before the first
         rep: the standing reference came from the lockouts), so a stream that begins bent over begins with a
@@ -60,6 +61,7 @@ class RepTracker:
         self.start_at_bottom = start_at_bottom
         self.profile = profile or HingeProfile()  # the exercise's squat rule
         self.back_measure = back_measure  # lumbar (the outline's lumbar window) or spine (where it is clothing)
+        self.reference_trunk_deg = reference_trunk_deg  # the standing reference's trunk from vertical (None: unknown)
         self.state = State.UNKNOWN
         self.reps: list[Rep] = []
         self._lookback: deque[Entry] = deque()
@@ -80,9 +82,11 @@ class RepTracker:
         start_at_bottom: bool | None = None,
         exercise: str = "hinge",
         back_measure: str = "lumbar",
+        reference_trunk_deg: float | None = None,
     ) -> RepTracker:
         """A tracker with the settings' rep and fault thresholds and the exercise's profile."""
-        return cls(settings.reps, settings.faults, start_at_bottom, settings.profile(exercise), back_measure)
+        profile = settings.profile(exercise)
+        return cls(settings.reps, settings.faults, start_at_bottom, profile, back_measure, reference_trunk_deg)
 
     # -- standing reference -------------------------------------------------------------------------------
     @property
@@ -391,7 +395,7 @@ class RepTracker:
             self._standing.pop()
         cur = ActiveRep(
             frames,
-            FaultJudge(self.fault_cfg, self.profile, self.back_measure),
+            FaultJudge(self.fault_cfg, self.profile, self.back_measure, self.reference_trunk_deg),
             base,
             partial_start,
             pull_first=pull_first,

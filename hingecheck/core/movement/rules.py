@@ -241,11 +241,22 @@ class LockoutHyperextension(Rule):
     code = "lockout_hyperextension"
     phases = frozenset({"lockout"})
 
+    def __init__(self, cfg: FaultConfig, reference_trunk_deg: float | None = None) -> None:
+        super().__init__(cfg)
+        self.reference_trunk_deg = reference_trunk_deg
+
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
-        """At the top the trunk leans back past its limit, or leans back a little with the low back arched."""
+        """At the top the trunk leans back past its limit, or leans back a little with the low back arched; and,
+        where the reference's own inclination is known, the trunk is behind the picture's vertical: a person who
+        stood hunched to calibrate (head down behind the bar: 13–19° forward) leans back past that stance at an
+        upright lockout, which is no lean back."""
         trunk, lum = frames.rise("trunk", i), frames.rise("lumbar", i)
         if not math.isfinite(trunk):
             return None
+        if self.reference_trunk_deg is not None:
+            absolute = self.reference_trunk_deg + float(frames.values["trunk"][i])
+            if math.isfinite(absolute) and absolute > -self.cfg.lockout_behind_vertical_deg:
+                return False
         lean = trunk <= -self.cfg.lockout_lean_back_deg
         arch = trunk <= -self.cfg.lockout_arch_lean_deg and math.isfinite(lum)
         return lean or (arch and lum <= -self.cfg.lockout_lumbar_extension_deg)
@@ -255,11 +266,14 @@ class LockoutHyperextension(Rule):
         return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
 
 
-def make_rules(cfg: FaultConfig, profile: ExerciseProfile, back_measure: str = "lumbar") -> list[Rule]:
-    """Fresh rule instances for one rep (some keep running state); ``back_measure``: lumbar or spine."""
+def make_rules(
+    cfg: FaultConfig, profile: ExerciseProfile, back_measure: str = "lumbar", reference_trunk_deg: float | None = None
+) -> list[Rule]:
+    """Fresh rule instances for one rep (some keep running state); ``back_measure``: lumbar or spine;
+    ``reference_trunk_deg``: the standing reference's trunk from the picture's vertical (None: not known)."""
     return [
         SpinalFlexionTakeover(cfg, back_measure),
         KneeDominant(cfg, profile),
         ExtensionFromLowBack(cfg),
-        LockoutHyperextension(cfg),
+        LockoutHyperextension(cfg, reference_trunk_deg),
     ]
