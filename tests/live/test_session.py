@@ -8,6 +8,7 @@ machine kept up. ``--every-frame`` sessions on both samples check the same withi
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 
 from hingecheck.core.framing import check_framing
-from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from hingecheck.core.types import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, Rep
 from hingecheck.io.config import load_settings
 from hingecheck.io.video import VideoReader
 from hingecheck.live.audio import SAMPLE_RATE_HZ, CuePlayer, tone
@@ -218,8 +219,15 @@ def test_live_finds_the_same_reps_and_faults_as_analyze(live_good_stoop, analyse
         dropped = outcome.stats.frames_dropped
         assert cmp.max_time_diff_s <= (2.0 + dropped) / fps + 1e-6, (cmp.worst, dropped)
     else:  # an overloaded machine dropped frames (seen: 34-54% at load 10 on 2 cores): boundaries move by a
-        # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s)
-        assert cmp.max_time_diff_s <= 0.5, cmp.worst
+        # few processed frames, never by a phase (descents last >= 0.8 s, reps ~3 s) ...
+        def bare(reps: list[Rep]) -> list[Rep]:
+            return [dataclasses.replace(r, faults=[]) for r in reps]
+
+        boundaries = compare_reps(bare(offline.reps), bare(outcome.reps))
+        assert boundaries.max_time_diff_s <= 0.5, boundaries.worst
+        # ... and a fault's time, a threshold crossing of an averaged, slowly rising angle, by under a second (seen:
+        # a takeover 0.63 s late with frames dropped during the descent)
+        assert cmp.max_time_diff_s <= 1.0, cmp.worst
 
 
 def test_live_every_frame_matches_analyze_within_two_frames(live_every_frame):
