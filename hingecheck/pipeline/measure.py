@@ -200,6 +200,7 @@ def _measure_pass(
     progress: ProgressCallback | None,
     crowd_check: bool,
     quality_cfg: QualityConfig | None = None,
+    with_crop: bool = True,
 ) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
     min_conf = pose_settings.min_confidence
     every_s = 1.0 / max(pose_settings.crowd_check_hz, 1e-3)
@@ -210,7 +211,7 @@ def _measure_pass(
         if crowd_check
         else nullcontext() as crowd_estimator,
     ):
-        measurer = SagittalMeasurer()
+        measurer = SagittalMeasurer(with_crop=with_crop)  # the crop is the learned reading's CNN input
         crowd = CrowdSampler(crowd_estimator, every_s) if crowd_check else None
         measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg)
         info = reader.info

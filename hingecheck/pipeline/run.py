@@ -40,19 +40,20 @@ def analyze(
     if options.back_range is not None:  # the person's own range replaces the population tolerances
         settings = dataclasses.replace(settings, faults=faults_for_range(settings.faults, options.back_range))
     model = model or resolve_model(options.model_path)
-    if settings.reading.method == "learned":
+    learned = settings.reading.method == "learned"
+    if learned:
         load_model()  # a missing or stale lumbopelvic model fails before the long pose pass, not after it
     pose_settings = settings.pose
     num_poses = options.num_poses or configured_num_poses(settings)
     t0 = time.perf_counter()
     crowd_check = num_poses == 1 and pose_settings.crowd_check
     measured, measurer, info, crowded_share = _measure_pass(
-        video_path, options, model, pose_settings, num_poses, progress, crowd_check, settings.quality
+        video_path, options, model, pose_settings, num_poses, progress, crowd_check, settings.quality, learned
     )
     if crowd_check and crowded_share > pose_settings.crowd_share:
         # someone else is in view: analyse again with every person in view, keeping the lifter
         measured, measurer, info, _ = _measure_pass(
-            video_path, options, model, pose_settings, 2, progress, False, settings.quality
+            video_path, options, model, pose_settings, 2, progress, False, settings.quality, learned
         )
     t_measure = time.perf_counter() - t0
 

@@ -86,7 +86,8 @@ def analyse_shots(
     )
     if choice.name != "hinge":
         for shot in shots:
-            shot.reps = shot_reps(shot, measured.part(shot.start, shot.stop), settings, choice.name)
+            if shot.calibration.found:  # reps with unseen tops are counted alike for every exercise
+                shot.reps = shot_reps(shot, measured.part(shot.start, shot.stop), settings, choice.name)
     return shots, choice
 
 

@@ -139,6 +139,16 @@ class FaultJudge:
         self.found[code] = fault
         return fault
 
+    def peak(self, frames: RepFrames, name: str, start: int, stop: int) -> tuple[int | None, float]:
+        """Where the (averaged) ``name`` is largest over positions start..stop, and its value (None, −inf: none
+        measured); the first such position on a tie."""
+        where, best = None, -math.inf
+        for k in range(start, stop + 1):
+            v = self.avg(frames, name, k)
+            if math.isfinite(v) and v > best:
+                where, best = k, v
+        return where, best
+
     def avg(self, frames: RepFrames, name: str, i: int) -> float:
         """Causal mean of the within-rep change over the last ``onset_average_s`` (NaN if none measured).
 

@@ -119,11 +119,10 @@ class KneeDominant(Rule):
         self.at_bottom = profile.squat_rule == "chest_up"
         self.phases = frozenset({"return"} if self.at_bottom else {"descent", "setup"})
 
-    def _bottom(self, judge: FaultJudge, frames: RepFrames, i: int) -> int | None:
+    @staticmethod
+    def _bottom(judge: FaultJudge, frames: RepFrames, i: int) -> int | None:
         """The frame of the most forward (averaged) trunk up to ``i``: the bottom of a squat or of a lift."""
-        trunk = [judge.avg(frames, "trunk", k) for k in range(i + 1)]
-        finite = [k for k, v in enumerate(trunk) if math.isfinite(v)]
-        return max(finite, key=lambda k: trunk[k]) if finite else None
+        return judge.peak(frames, "trunk", 0, i)[0]
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
         """Knees bent past the profile's minimum and, by its squat rule, as much as the hips or with the chest up."""
@@ -131,7 +130,7 @@ class KneeDominant(Rule):
             bottom = self._bottom(judge, frames, i)
             if bottom is None:
                 return None
-            knee = max((v for k in range(i + 1) if math.isfinite(v := judge.avg(frames, "knee", k))), default=NAN)
+            knee = judge.peak(frames, "knee", 0, i)[1]
             trunk = judge.avg(frames, "trunk", bottom)
             if not math.isfinite(knee):
                 return None
@@ -196,8 +195,8 @@ class ExtensionFromLowBack(Rule):
                 j += 1
             if j != self.zone_start:
                 self.zone_start = j
-                self.lumbar_zone_max = self._zone_max(judge, frames, lumbar, j, i)
-                self.learned_zone_max = self._zone_max(judge, frames, "lumbar", j, i)
+                self.lumbar_zone_max = judge.peak(frames, lumbar, j, i)[1]
+                self.learned_zone_max = judge.peak(frames, "lumbar", j, i)[1]
         if not math.isfinite(lum_i):
             return None
         self.lumbar_zone_max = max(self.lumbar_zone_max, lum_i)
@@ -218,12 +217,6 @@ class ExtensionFromLowBack(Rule):
         hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
         early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
         return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early and confirmed
-
-    @staticmethod
-    def _zone_max(judge: FaultJudge, frames: RepFrames, name: str, start: int, stop: int) -> float:
-        """The most flexed (averaged) reading of ``name`` over positions start..stop (−inf where none)."""
-        zone = [v for k in range(start, stop + 1) if math.isfinite(v := judge.avg(frames, name, k))]
-        return max(zone) if zone else -math.inf
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
         """The numbers of the fault at ``at``: low-back and hip extension since the bottom."""

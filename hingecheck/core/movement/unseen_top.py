@@ -60,8 +60,7 @@ def unseen_top_reps(
     def pull_before(top: int, since: int, window_s: float) -> int | None:
         """Where the pull that reached ``top`` (the last frame seen before the top) began, if it was a pull: from
         a bent trunk, the shoulders rising towards the picture's top within ``window_s`` before it."""
-        before = np.flatnonzero(measured & (t >= t[top] - window_s) & (frame_no <= top))
-        before = before[before >= since]
+        before = np.flatnonzero(measured & (t >= t[top] - window_s) & (frame_no >= since) & (frame_no <= top))
         if before.size < 2:
             return None
         # it starts where the shoulders leave their lowest point (the last frame near it: a set-up at the bar can
