@@ -279,10 +279,11 @@ class LumbopelvicModel:
         """Estimates and uncertainties for the rows of the feature matrix ``x``; NaN where a row has no person."""
         estimate: dict[str, np.ndarray] = {}
         uncertainty: dict[str, np.ndarray] = {}
+        names = feature_names(cnn=self.cnn is not None)
         for target, parts in self.ensembles.items():
             mid, lo, hi = (parts[q].predict(x) for q in QUANTILES)
             base = self.residual_of.get(target)
-            estimate[target] = mid + (x[:, feature_names().index(base)] if base else 0.0)
+            estimate[target] = mid + (x[:, names.index(base)] if base else 0.0)
             uncertainty[target] = raw_half_width(lo, hi) * self.interval_scale[target]
         return LumbopelvicReading(estimate, uncertainty)
 
