@@ -309,7 +309,8 @@ def time_per_frame(fn, n: int) -> float:
     return (time.perf_counter() - t0) / n * 1000
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The CNN's training settings (also tools/train_lumbopelvic.py's, which trains with these defaults)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shards", type=Path, default=SHARD_DIR, help="shard folder (default data/corpus/)")
     ap.add_argument("--epochs", type=int, default=40)
@@ -322,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smooth-s", type=float, default=0.2, help="centred moving average of the predictions (0: none)")
     ap.add_argument("--no-combo", action="store_true", help="skip the GBM + CNN-outputs combination (2 more CNN fits)")
     ap.add_argument("--save", type=Path, default=None, help="write the CNN's state dict here (not for git)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(1)
 
     tables = {"train": load_table("train", shard_dir=args.shards), "val": load_table("val", shard_dir=args.shards)}

@@ -168,10 +168,11 @@ def features(t) -> tuple[np.ndarray, list[str]]:
 
 
 def cnn_settings(args) -> argparse.Namespace:
-    """tools/train_crop_cnn.py's training settings (its defaults: the widths and epochs it chose on val)."""
-    return argparse.Namespace(
-        epochs=args.cnn_epochs, batch=128, channels=[16, 32, 48, 64], hidden=96, lr=3e-3, weight_decay=1e-4
-    )
+    """tools/train_crop_cnn.py's training settings (its defaults: the widths and epochs it chose on val), with
+    ``--cnn-epochs``."""
+    from train_crop_cnn import build_parser
+
+    return build_parser().parse_args(["--epochs", str(args.cnn_epochs)])
 
 
 def numpy_net(net, norm: dict) -> CropNet:

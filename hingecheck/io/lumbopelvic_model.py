@@ -83,7 +83,7 @@ def _load(path: str | None) -> LumbopelvicModel:
         raise ModelError(f"lumbopelvic model {file} is incomplete: no {exc}") from None
     log.debug("lumbopelvic model %s (%s)", file, header.get("provenance", {}).get("trained", "?"))
     residual_of = header.get("residual_of", {})
-    if any(col not in feature_names() for col in residual_of.values()):
+    if any(col not in feature_names(cnn=has_cnn) for col in residual_of.values()):
         raise ModelError(f"lumbopelvic model {file} corrects a reading this hingecheck does not compute")
     scale = {k: float(v) for k, v in header["interval_scale"].items()}
     return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of, cnn)

@@ -251,10 +251,9 @@ class LumbopelvicModel:
     quantile pair's half-width scaled so that mean ± uncertainty held the truth on 90 % of frames of bodies held
     out of the fit (normalised split conformal).
 
-    The ensembles predict the hand-made reading's error (``residual_of``: the feature column of the hand-made value
-    each target corrects): the hand-made split follows the motion within a rep well (its error is a slow bias of
-    body and pose), trees alone flatten it (a low-back-led return's 15° arch read as 4°). Without a hand-made value
-    (its outline untrusted) a frame gets no learned value either.
+    With ``residual_of`` (a target → the feature column it corrects) a target's ensembles predict that column's
+    error instead of the angle; the shipped model has none (residual trees were worse on unseen bodies: DESIGN,
+    "The learned lumbopelvic reading"). A frame without a trusted outline gets no learned value.
     """
 
     ensembles: dict[str, dict[str, TreeEnsemble]]  # target -> "mid" | "lo" | "hi"
