@@ -39,12 +39,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dataclasses import fields  # noqa: E402
+from dataclasses import fields, replace  # noqa: E402
 
 from corpus_table import SHARD_DIR, load_table  # noqa: E402
 
 from hingecheck.core.kinematics.crop import N_CNN_SCALARS, CropNet, CropReference, cnn_scalars  # noqa: E402
+from hingecheck.core.kinematics.lagged import earlier_rows, lagged_columns, lagged_differences  # noqa: E402
 from hingecheck.core.kinematics.lumbopelvic import (  # noqa: E402
+    CHANGE_OF,
+    CHANGE_TARGETS,
     MIN_OUTLINE_STATIONS,
     RESIDUAL_OF,
     TARGETS,
@@ -52,6 +55,7 @@ from hingecheck.core.kinematics.lumbopelvic import (  # noqa: E402
     LumbopelvicModel,
     TreeEnsemble,
     feature_names,
+    present_feature_names,
     raw_half_width,
     windowed_correction,
 )
@@ -121,11 +125,53 @@ def clip_parts(t):
 
 
 def model_inputs(model: LumbopelvicModel, t) -> np.ndarray:
-    """The trees' input of every frame as the pipeline builds it (LumbopelvicModel.inputs, per clip)."""
-    out = np.full((len(t["frame"]), len(feature_names(cnn=model.cnn is not None))), np.nan, np.float32)
+    """The trees' input of every frame as the pipeline builds it (LumbopelvicModel.inputs, then with_changes
+    over the clip's frames it reads, per clip); NaN rows where it reads none."""
+    out = np.full((len(t["frame"]), len(model.names())), np.nan, np.float32)
+    ok = usable(t)
+    times = frame_times(t)
     for sel, part, ref in clip_parts(t):
         reference = part.crop_reference(ref) if model.cnn is not None else None
-        out[sel] = model.inputs(part, part.baseline(ref), reference, np.arange(len(sel)))
+        read = ok[sel]
+        if read.any():
+            present = model.inputs(part, part.baseline(ref), reference, read)
+            out[sel[read]] = model.with_changes(present, times[sel[read]])
+    return out
+
+
+def frame_times(t) -> np.ndarray:
+    """Each frame's time in its clip (seconds)."""
+    fps = np.array([c["fps"] for c in t.clips], float)
+    return t["frame"] / fps[t["clip_index"].astype(int)]
+
+
+def with_lags(t, x: np.ndarray, lags_s: tuple[float, ...], cnn: bool) -> np.ndarray:
+    """``x`` (present features) and, per clip, each read frame's differences from the read frames ``lags_s``
+    earlier, exactly as LumbopelvicModel.with_changes takes them in the pipeline."""
+    columns = lagged_columns(present_feature_names(cnn=cnn))
+    lagged = np.full((len(x), len(lags_s) * len(columns)), np.nan, np.float32)
+    ok = usable(t)
+    times = frame_times(t)
+    k = t["clip_index"].astype(int)
+    for c in np.unique(k):
+        rows = np.flatnonzero((k == c) & ok)
+        lagged[rows] = lagged_differences(x[rows], times[rows], lags_s, columns)
+    return np.concatenate([x, lagged], 1)
+
+
+def change_targets(t, window_s: float) -> dict[str, np.ndarray]:
+    """The true change of each CHANGE_OF angle over the last ``window_s`` (NaN where the clip has no frame then)."""
+    out = {}
+    times = frame_times(t)
+    k = t["clip_index"].astype(int)
+    for target, angle in CHANGE_OF.items():
+        y = t["gt_angles"][:, t.col("gt_angles", angle)].astype(float)
+        change = np.full(len(y), np.nan)
+        for c in np.unique(k):
+            rows = np.flatnonzero(k == c)
+            j = earlier_rows(times[rows], window_s)
+            change[rows] = np.where(j >= 0, y[rows] - y[rows[np.maximum(j, 0)]], np.nan)
+        out[target] = change
     return out
 
 
@@ -314,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smooth-s", type=float, default=0.2, help="centred moving average of the predictions (0: none)")
     ap.add_argument("--cnn-epochs", type=int, default=40, help="epochs of the crop CNN (0: no CNN, trees alone)")
     ap.add_argument("--cnn-folds", type=int, default=2, help="folds (by body) of the trees' out-of-fold CNN outputs")
+    ap.add_argument(
+        "--lags-s", type=float, nargs="*", default=[0.133, 0.267, 0.4],
+        help="the trees also read each posture feature's change over these (2, 4, 6 frames at the corpus' 15 fps)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--change-window-s", type=float, default=0.4,
+        help="the change targets: how far lumbar and hip flexion moved over the last this many seconds",
+    )  # fmt: skip
     ap.add_argument("--seed", type=int, default=0, help="the CNN's seed (folds use seed+1...; the trees their own 0)")
     ap.add_argument("--save-oof", type=Path, default=None, help="keep the CNNs (npz) to refit the trees faster")
     ap.add_argument("--load-oof", type=Path, default=None, help="reuse the CNNs saved by --save-oof")
@@ -375,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
                 "numpy_vs_torch_max_diff": diff,
                 "seconds": round(time.time() - t_cnn),
             }
+        lags_s = tuple(args.lags_s)
+        x = with_lags(t, x.astype(np.float32), lags_s, cnn is not None)
         # Normalised split conformal: every model is first fitted on 80 % of the bodies; on the other 20 % (whole
         # bodies, so the correlation of frames within a clip does not flatter it) the 90th centile of
         # |truth - mean| / quantile half-width scales the stated uncertainty. The mean is then refitted on all.
@@ -386,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         fit = ~np.isin(body, cal_bodies) & ok
         ensembles: dict[str, dict[str, TreeEnsemble]] = {}
         scale: dict[str, float] = {}
-        names = feature_names(cnn=cnn is not None)
+        names = feature_names(cnn=cnn is not None, lags_s=lags_s)
+        assert x.shape[1] == len(names), (x.shape, len(names))
         residual_of = dict(RESIDUAL_OF) if args.residual else {}
         for tgt in TARGETS:
             y = t["gt_angles"][:, t.col("gt_angles", tgt)].astype(float)
@@ -413,10 +470,22 @@ def main(argv: list[str] | None = None) -> int:
             for q, m in part.items():
                 diff = np.abs(ensembles[tgt][q].predict(x[cal][:500]) - m.predict(x[cal][:500])).max()
                 assert diff < 1e-6, f"{tgt} {q}: numpy trees differ from sklearn by {diff}"
+        # the changes over the last change_window_s: mean models only (the low-back rule's timing)
+        changes: dict[str, TreeEnsemble] = {}
+        for tgt, y in change_targets(t, args.change_window_s).items():
+            use = ok & np.isfinite(y)
+            m = hgb(args.max_iter, loss="squared_error").fit(x[use], y[use])
+            changes[tgt] = ensemble_of(m)
+            diff = np.abs(changes[tgt].predict(x[use][:500]) - m.predict(x[use][:500])).max()
+            assert diff < 1e-6, f"{tgt}: numpy trees differ from sklearn by {diff}"
         info = {"frames": int(ok.sum()), "bodies": len(bodies), "calibration_bodies": len(cal_bodies)}
         if cnn_info:
             info["cnn"] = cnn_info
-        return LumbopelvicModel(ensembles, scale, residual_of=residual_of, cnn=cnn), info
+        model = LumbopelvicModel(
+            ensembles, scale, residual_of=residual_of, cnn=cnn, lags_s=lags_s, changes=changes,
+            change_window_s=args.change_window_s,
+        )  # fmt: skip
+        return model, info
 
     t0 = time.time()
     model, info = fit_model(tr)
@@ -443,16 +512,15 @@ def main(argv: list[str] | None = None) -> int:
             "min_samples_leaf": args.min_samples_leaf,
             "max_features": args.max_features,
             "correction_window_s": args.window_s,
+            "lags_s": list(model.lags_s),
+            "change_window_s": model.change_window_s,
             "scores": scores,
         }
         if model.cnn is not None:
             import torch
 
             provenance["torch"] = torch.__version__
-        save_model(
-            LumbopelvicModel(model.ensembles, model.interval_scale, provenance, model.residual_of, model.cnn),
-            args.export,
-        )
+        save_model(replace(model, provenance=provenance), args.export)
         print(f"saved {args.export} ({args.export.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -516,6 +584,27 @@ def score(model: LumbopelvicModel, t, name: str, args) -> dict:
         print(
             f"{key:18s} {r['hand_made_rmse']:15.2f} {np.isfinite(h).mean():6.0%} {r['learned_rmse']:13.2f} "
             f"{okp.mean():6.0%} {r['in_90']:7.0%} {r['mean_uncertainty']:7.2f}"
+        )
+    # the changes against the hand-made reading's own change over the same window (its frames.csv columns)
+    truth = change_targets(t, model.change_window_s)
+    times = frame_times(t)
+    for key, est in ((k, v) for k, v in reading.estimate.items() if k in CHANGE_TARGETS):
+        full = np.full(len(x), np.nan)
+        full[ok] = est
+        angle = CHANGE_OF[key]
+        h = t["hm_smooth"][:, t.col("hm_smooth", angle)].astype(float)
+        h_change = np.full(len(h), np.nan)
+        for k in np.unique(kc):
+            rows = np.flatnonzero(kc == k)
+            j = earlier_rows(times[rows], model.change_window_s)
+            h_change[rows] = np.where(j >= 0, h[rows] - h[rows[np.maximum(j, 0)]], np.nan)
+        returning = t["phase"] == 3
+        r = {"hand_made_rmse": rmse(h_change - truth[key]), "learned_rmse": rmse(full - truth[key]),
+             "learned_rmse_return": rmse((full - truth[key])[returning])}  # fmt: skip
+        out[key] = {k: round(v, 3) for k, v in r.items()}
+        print(
+            f"{key:18s} {r['hand_made_rmse']:15.2f} {'':6s} {r['learned_rmse']:13.2f}   (returns: "
+            f"{r['learned_rmse_return']:.2f})"
         )
     worst = []
     for k, c in enumerate(t.clips):

@@ -208,6 +208,25 @@ class FaultConfig:
         "changes: a 15° arch read as 4°) must also have extended this much from its bottom-zone maximum: the "
         "outline fit alone jumps ±10° between frames on some bodies",
     )
+    return_change_lumbar_deg: float = setting(
+        9.0,
+        "or, early in the return as the learned hip reads it (return_change_onset_fraction): the learned "
+        "reading's change over its window (0.4 s; lumbar_change_deg) has the lumbar extending this much ...",
+    )
+    return_change_hip_still_deg: float = setting(3.0, "... while the hip extended less than this ...")
+    return_change_hip_per_lumbar: float = setting(
+        1.1,
+        "... plus this many degrees per degree of the lumbar's. Chosen on the training bodies' out-of-fold "
+        "changes (482 reps, 120 low-back returns): 98 found, no other rep flagged; the change of one frame's "
+        "reading from another cancels the body's shape, which one frame confuses with posture",
+    )
+    return_change_onset_fraction: float = setting(
+        0.3,
+        "the changes are judged while the learned hip has done less than this fraction of the rep's depth. "
+        "Chosen by running the rules on the training bodies' out-of-fold readings (120 low-back returns): with "
+        "the outline fit's 0.2 window the changes found none the outline fit missed; 0.3 found 3 more for one "
+        "more false alarm, 0.4 6 more for 8",
+    )
     lead_deg: float = setting(3.0, "lumbar_lead_s compares when hip and lumbar have each extended this much")
     lockout_lean_back_deg: float = setting(
         8.0,

@@ -162,6 +162,10 @@ class FrameAngles:
     outline_lumbar_flexion_deg: float = measure(
         float("nan"), doc="lumbar flexion as the outline fit reads it (who moved first at the return's start)"
     )
+    lumbar_change_deg: float = measure(
+        float("nan"), doc="learned change of lumbar flexion over the last 0.27 s (who moved first, with the hip's)"
+    )
+    hip_change_deg: float = measure(float("nan"), doc="learned change of hip flexion over the last 0.27 s")
     hip_uncertainty_deg: float = measure(
         float("nan"), doc="half-width of the 90 % interval of hip flexion (learned reading; empty: hand-made)"
     )
@@ -195,6 +199,8 @@ class AngleSeries:
     confidence: np.ndarray
     outline_hip_flexion_deg: np.ndarray
     outline_lumbar_flexion_deg: np.ndarray
+    lumbar_change_deg: np.ndarray
+    hip_change_deg: np.ndarray
     hip_uncertainty_deg: np.ndarray
     lumbar_uncertainty_deg: np.ndarray
 
@@ -218,6 +224,8 @@ class AngleSeries:
             nan(),
             nan(),
             np.zeros(n),
+            nan(),
+            nan(),
             nan(),
             nan(),
             nan(),

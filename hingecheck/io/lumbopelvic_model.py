@@ -20,7 +20,14 @@ import numpy as np
 
 from hingecheck.core.errors import ModelError
 from hingecheck.core.kinematics.crop import CropNet
-from hingecheck.core.kinematics.lumbopelvic import QUANTILES, TARGETS, LumbopelvicModel, TreeEnsemble, feature_names
+from hingecheck.core.kinematics.lumbopelvic import (
+    CHANGE_TARGETS,
+    QUANTILES,
+    TARGETS,
+    LumbopelvicModel,
+    TreeEnsemble,
+    feature_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +41,18 @@ def save_model(model: LumbopelvicModel, path: Path) -> None:
     for target, parts in model.ensembles.items():
         for q, ensemble in parts.items():
             arrays.update(ensemble.arrays(f"{target}.{q}."))
+    for target, ensemble in model.changes.items():
+        arrays.update(ensemble.arrays(f"{target}.mid."))
     if model.cnn is not None:
         arrays.update(model.cnn.arrays(CNN_PREFIX))
     header = {
         "targets": list(model.ensembles),
+        "change_targets": list(model.changes),
+        "change_window_s": model.change_window_s,
+        "lags_s": list(model.lags_s),
         "interval_scale": model.interval_scale,
         "residual_of": model.residual_of,
-        "feature_names": feature_names(cnn=model.cnn is not None),
+        "feature_names": model.names(),
         "cnn": model.cnn is not None,
         "provenance": model.provenance,
     }
@@ -69,21 +81,28 @@ def _load(path: str | None) -> LumbopelvicModel:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise ModelError(f"lumbopelvic model {file} is corrupt: {exc}") from None
     has_cnn = bool(header.get("cnn", False))
-    if header.get("feature_names") != feature_names(cnn=has_cnn):
+    lags_s = tuple(float(v) for v in header.get("lags_s", ()))
+    names = feature_names(cnn=has_cnn, lags_s=lags_s)
+    if header.get("feature_names") != names:
         raise ModelError(
             f"lumbopelvic model {file} was trained on other features than this hingecheck computes: retrain it "
             "(make retrain)"
         )
     if set(header.get("targets", ())) != set(TARGETS):
         raise ModelError(f"lumbopelvic model {file} does not estimate {', '.join(TARGETS)}")
+    change_targets = header.get("change_targets", [])
+    if not set(change_targets) <= set(CHANGE_TARGETS):
+        raise ModelError(f"lumbopelvic model {file} estimates changes this hingecheck does not read: {change_targets}")
     try:
         ensembles = {t: {q: TreeEnsemble.from_arrays(arrays, f"{t}.{q}.") for q in QUANTILES} for t in TARGETS}
+        changes = {t: TreeEnsemble.from_arrays(arrays, f"{t}.mid.") for t in change_targets}
         cnn = CropNet.from_arrays(arrays, CNN_PREFIX) if has_cnn else None
     except KeyError as exc:
         raise ModelError(f"lumbopelvic model {file} is incomplete: no {exc}") from None
     log.debug("lumbopelvic model %s (%s)", file, header.get("provenance", {}).get("trained", "?"))
     residual_of = header.get("residual_of", {})
-    if any(col not in feature_names(cnn=has_cnn) for col in residual_of.values()):
+    if any(col not in names for col in residual_of.values()):
         raise ModelError(f"lumbopelvic model {file} corrects a reading this hingecheck does not compute")
     scale = {k: float(v) for k, v in header["interval_scale"].items()}
-    return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of, cnn)
+    window_s = float(header.get("change_window_s", 0.0))
+    return LumbopelvicModel(ensembles, scale, header["provenance"], residual_of, cnn, lags_s, changes, window_s)

@@ -323,6 +323,64 @@ def test_low_back_rule_reads_its_timing_from_the_outline_fit_columns():
     assert [r.fault_codes for r in analyse_reps(swapped, SETTINGS)] == [[]]
 
 
+CHANGE_WINDOW_S = 0.4  # the shipped model's change window (hingecheck/models/lumbopelvic.npz)
+
+
+def _with_changes(level: AngleSeries, truth: AngleSeries) -> AngleSeries:
+    """``level`` carrying the learned changes of ``truth``'s lumbar and hip over the change window."""
+    n = min(len(level), len(truth))
+    out = AngleSeries(**{k: np.asarray(v)[:n].copy() for k, v in vars(level).items()})
+    lag = round(CHANGE_WINDOW_S * FPS)
+    for change, angle in (("lumbar_change_deg", "lumbar_flexion_deg"), ("hip_change_deg", "hip_flexion_deg")):
+        a = np.asarray(getattr(truth, angle), float)[:n]
+        getattr(out, change)[lag:] = a[lag:] - a[:-lag]
+    return out
+
+
+def _flattened(lumbar_back: float = 0.0) -> AngleSeries:
+    """The level reading of LOW_BACK_RETURN's rep when it shares the arch with the hips: no arch to see."""
+    return one_rep(
+        [(1.4, dict(hip=78, lumbar=4, knee=15))], back=[(0.4, dict(hip=77, lumbar=lumbar_back, knee=15)), (1.2, {})]
+    ).series()
+
+
+def test_low_back_return_is_found_on_the_learned_changes_where_the_levels_share_the_arch():
+    """A reading that shares a low-back arch with the hips shows no arch in its levels; its changes over the last
+    0.4 s (the lumbar extending while the hip stays) still show who moved first."""
+    assert [r.fault_codes for r in analyse_reps(_flattened(), SETTINGS)] == [[]]
+    found = analyse_reps(_with_changes(_flattened(), LOW_BACK_RETURN.series()), SETTINGS)
+    assert [r.fault_codes for r in found] == [["extension_from_low_back"]]
+    assert found[0].faults[0].time_s == pytest.approx(2.7, abs=0.35)  # at the start of the return
+    # a hip-led return's changes (hips first, the lumbar unrounding after them) raise nothing
+    hip_led = one_rep(
+        [(1.6, dict(hip=35, lumbar=36, knee=10))], back=[(0.5, dict(hip=22, lumbar=33, knee=6)), (1.0, {})]
+    ).series()
+    assert analyse_reps(_with_changes(hip_led, hip_led), SETTINGS)[0].fault_codes == ["spinal_flexion_takeover"]
+    good = GOOD_DEEP.series()
+    assert [r.fault_codes for r in analyse_reps(_with_changes(good, good), SETTINGS)] == [[]]
+
+
+@pytest.mark.parametrize(
+    ("name", "arch", "hip_drop", "flagged"),
+    [
+        # return_change_lumbar_deg = 9: 12° of arch in the change window with still hips is flagged, 6° is not
+        ("return_change_lumbar_deg", 12.0, 0.0, True),
+        ("return_change_lumbar_deg", 6.0, 0.0, False),
+        # return_change_hip_per_lumbar = 1.1 (+ 3° still): 14° of arch with the hips 12° back is flagged; with the
+        # hips 22° back (a hip-led start the reading leaks into the lumbar) it is not
+        ("return_change_hip_per_lumbar", 14.0, 12.0, True),
+        ("return_change_hip_per_lumbar", 14.0, 22.0, False),
+    ],
+)
+def test_each_change_threshold_sits_between_a_flagged_and_a_clean_rep(name, arch, hip_drop, flagged):
+    truth = one_rep(
+        [(1.4, dict(hip=78, lumbar=4, knee=15))],
+        back=[(0.4, dict(hip=78 - hip_drop, lumbar=4 - arch, knee=15)), (1.2, {})],
+    ).series()
+    found = "extension_from_low_back" in analyse_reps(_with_changes(_flattened(4.0), truth), SETTINGS)[0].fault_codes
+    assert found == flagged, f"{name} = {getattr(SETTINGS.faults, name)}"
+
+
 def _kb_codes(tl: Timeline) -> list[list[str]]:
     return [sorted(r.fault_codes) for r in analyse_reps(tl.series(), SETTINGS, exercise="kb_deadlift")]
 

@@ -27,6 +27,13 @@ from hingecheck.core.kinematics.crop import (
     cnn_scalars,
     crop_reference,
 )
+from hingecheck.core.kinematics.lagged import (
+    LAG_TOLERANCE_SHARE,
+    FeatureHistory,
+    lagged_columns,
+    lagged_differences,
+    lagged_names,
+)
 from hingecheck.core.kinematics.sagittal import (
     CONTOUR_STATIONS_L,
     PELVIS_STATIONS,
@@ -59,6 +66,9 @@ QUALITY_TERMS = (
 )
 ABSOLUTE_ANGLES = ("trunk_deg", "thigh_deg", "shank_deg", "pelvis_deg", "lumbar_deg", "thorax_deg")
 TARGETS = ("pelvic_tilt_deg", "lumbar_flexion_deg", "hip_flexion_deg")
+# how far lumbar and hip flexion changed over the model's change_window_s (FrameAngles' columns of the same names)
+CHANGE_TARGETS = ("lumbar_change_deg", "hip_change_deg")
+CHANGE_OF = {"lumbar_change_deg": "lumbar_flexion_deg", "hip_change_deg": "hip_flexion_deg"}
 QUANTILES = ("mid", "lo", "hi")
 # each target corrects the hand-made reading of the same angle (a column of feature_names())
 RESIDUAL_OF = {t: f"rel_{t}" for t in ("pelvic_tilt_deg", "lumbar_flexion_deg", "hip_flexion_deg")}
@@ -72,9 +82,15 @@ MIN_HALF_WIDTH_DEG = 0.5
 CNN_FEATURES = tuple(f"cnn_{t}" for t in TARGETS)
 
 
-def feature_names(cnn: bool = False) -> list[str]:
-    """The trees' features: ``FrameFeatures.matrix``'s columns, then the CNN's outputs when ``cnn`` (a shipped
-    model must list exactly these)."""
+def feature_names(cnn: bool = False, lags_s: Sequence[float] = ()) -> list[str]:
+    """The trees' features: ``FrameFeatures.matrix``'s columns, then the CNN's outputs when ``cnn``, then the
+    differences from the frames ``lags_s`` earlier (lagged.py; a shipped model must list exactly these)."""
+    present = present_feature_names(cnn)
+    return present + lagged_names(present, lags_s)
+
+
+def present_feature_names(cnn: bool = False) -> list[str]:
+    """The features of one frame on its own (``LumbopelvicModel.inputs``' columns)."""
     names = [f"rel_{c}" for c in RELATIVE_ANGLES] + [f"q_{c}" for c in QUALITY_TERMS]
     names += [f"abs_rel_{c}" for c in ABSOLUTE_ANGLES]
     names += [f"contour_{i}" for i in range(N_STATIONS)] + [f"contour_rel_{i}" for i in range(N_STATIONS)]
@@ -260,7 +276,26 @@ class LumbopelvicModel:
     interval_scale: dict[str, float]
     provenance: dict[str, object] = field(default_factory=dict)
     residual_of: dict[str, str] = field(default_factory=lambda: dict(RESIDUAL_OF))
-    cnn: CropNet | None = None  # its outputs are the trees' last features (CNN_FEATURES)
+    cnn: CropNet | None = None  # its outputs follow the frame's features (CNN_FEATURES)
+    lags_s: tuple[float, ...] = ()  # the trees also read each posture feature's change over these (lagged.py)
+    changes: dict[str, TreeEnsemble] = field(default_factory=dict)  # CHANGE_TARGETS -> mean ensemble
+    change_window_s: float = 0.0  # what the change targets' "over the last" is
+
+    def names(self) -> list[str]:
+        """Its features (feature_names with its CNN and lags)."""
+        return feature_names(cnn=self.cnn is not None, lags_s=self.lags_s)
+
+    def with_changes(self, present: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+        """The trees' input: ``present`` (``inputs``' rows of measured frames, in time order, at ``time_s``) and
+        each row's differences from the rows ``lags_s`` earlier."""
+        if not self.lags_s:
+            return present
+        columns = lagged_columns(present_feature_names(cnn=self.cnn is not None))
+        return np.concatenate([present, lagged_differences(present, time_s, self.lags_s, columns)], 1)
+
+    def history(self) -> FeatureHistory:
+        """Live: the buffer ``with_changes`` needs for one frame at a time."""
+        return FeatureHistory(max(self.lags_s, default=0.0) * (1 + LAG_TOLERANCE_SHARE))
 
     def inputs(
         self, features: FrameFeatures, baseline: np.ndarray, reference: CropReference | None, rows: np.ndarray
@@ -275,10 +310,11 @@ class LumbopelvicModel:
         return np.concatenate([x, self.cnn.read_crops(crops, reference, scalars)], 1)
 
     def read(self, x: np.ndarray) -> LumbopelvicReading:
-        """Estimates and uncertainties for the rows of the feature matrix ``x``; NaN where a row has no person."""
-        estimate: dict[str, np.ndarray] = {}
+        """Estimates and uncertainties for the rows of the feature matrix ``x`` (``with_changes``); NaN where a row
+        has no person. The change targets, when the model has them, come without an uncertainty."""
+        estimate: dict[str, np.ndarray] = {t: e.predict(x) for t, e in self.changes.items()}
         uncertainty: dict[str, np.ndarray] = {}
-        names = feature_names(cnn=self.cnn is not None)
+        names = self.names()
         for target, parts in self.ensembles.items():
             mid, lo, hi = (parts[q].predict(x) for q in QUANTILES)
             base = self.residual_of.get(target)
@@ -298,12 +334,15 @@ def learned_angles(
     baseline: np.ndarray,
     relative: Sequence[FrameAngles],
     reference: CropReference | None = None,
+    history: FeatureHistory | None = None,
 ) -> list[FrameAngles]:
-    """The frames' angles with pelvis, lumbar and hip read by the model and their uncertainty attached.
+    """The frames' angles with pelvis, lumbar and hip read by the model and their uncertainty attached, and (when
+    the model reads them) the changes of lumbar and hip flexion over its change window.
 
     Frames the hand-made reading left without a split (no trusted outline) keep the landmark-only hip and no
     lumbar: the model is not asked what the outline could not show. Thoracic flexion, trunk, knee and thigh
-    are the landmark/outline measures as before.
+    are the landmark/outline measures as before. The changes are read against the clip's earlier measured frames
+    (all of them in ``relative``, or live, one frame with the ``history`` of those before it).
     """
     out = list(relative)
     if not out:
@@ -313,7 +352,14 @@ def learned_angles(
     measured = detected & outline
     if not measured.any():
         return out
-    reading = model.read(model.inputs(features, baseline, reference, measured))
+    present = model.inputs(features, baseline, reference, measured)
+    time_s = np.array([relative[i].time_s for i in np.flatnonzero(measured)], float)
+    if history is not None:
+        assert len(present) == 1, "live reads one frame at a time"
+        time_s, present = history.with_row(float(time_s[0]), present[0])
+        reading = model.read(model.with_changes(present, time_s)[-1:])
+    else:
+        reading = model.read(model.with_changes(present, time_s))
     for k, i in enumerate(np.flatnonzero(measured).tolist()):
         a = relative[i]
         pelvis = float(reading.estimate["pelvic_tilt_deg"][k])
@@ -321,6 +367,7 @@ def learned_angles(
         hip = float(reading.estimate["hip_flexion_deg"][k])
         if not (np.isfinite(pelvis) and np.isfinite(lumbar) and np.isfinite(hip)):
             continue  # no hand-made split to correct: the frame keeps its landmark-only reading
+        changes = {t: float(reading.estimate[t][k]) for t in CHANGE_TARGETS if t in reading.estimate}
         out[i] = replace(
             a,
             hip_flexion_deg=hip,
@@ -328,6 +375,7 @@ def learned_angles(
             pelvic_tilt_deg=pelvis,
             hip_uncertainty_deg=float(reading.uncertainty["hip_flexion_deg"][k]),
             lumbar_uncertainty_deg=float(reading.uncertainty["lumbar_flexion_deg"][k]),
+            **changes,
         )
     return out
 
@@ -341,6 +389,7 @@ class LearnedReader:
     cfg: ReadingConfig
     reference: CropReference | None = None  # the standing crop (read by the model's CNN, if it has one)
     _recent: list[tuple[FrameAngles, FrameAngles]] = field(default_factory=list)  # live: (learned, hand-made)
+    _history: FeatureHistory | None = None  # live: the recent frames' features (lagged.py)
 
     @classmethod
     def for_reference(
@@ -369,11 +418,14 @@ class LearnedReader:
     def reset(self) -> None:
         """Forget the live window (the frames are read again from the start)."""
         self._recent.clear()
+        self._history = None
 
     def read_frame(self, m: FrameMeasurement, relative: FrameAngles) -> FrameAngles:
         """Live: one frame, the correction averaged over the window before it (causal)."""
         features = FrameFeatures.of([m], [relative])
-        learned = learned_angles(self.model, features, self.baseline, [relative], self.reference)[0]
+        if self._history is None:
+            self._history = self.model.history()
+        learned = learned_angles(self.model, features, self.baseline, [relative], self.reference, self._history)[0]
         window_s = self.cfg.correction_window_s
         if window_s <= 0:
             return learned
@@ -464,8 +516,9 @@ def withhold_uncertain(series: AngleSeries, bound_deg: float, share: float) -> A
         return series
     lumbar = np.where(too_wide, np.nan, series.lumbar_flexion_deg)
     pelvis = np.where(too_wide, np.nan, series.pelvic_tilt_deg)
-    # the outline fit's own columns stay: they time the low-back rule, which needs the change, not the level the
-    # interval is about (withholding them too cost 4 of 19 low-back returns found on the validation bodies)
+    # the outline fit's own columns and the learned changes stay: they time the low-back rule, which needs the
+    # change, not the level the interval is about (withholding the outline's too cost 4 of 19 low-back returns found
+    # on the validation bodies)
     return replace(series, lumbar_flexion_deg=lumbar, pelvic_tilt_deg=pelvis)
 
 

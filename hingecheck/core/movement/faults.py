@@ -20,12 +20,16 @@ from hingecheck.core.settings import ExerciseProfile, FaultConfig, HingeProfile
 from hingecheck.core.types import Fault
 
 FAULT_CODES = ("spinal_flexion_takeover", "extension_from_low_back", "lockout_hyperextension", "knee_dominant")
-ANGLES = ("hip", "lumbar", "pelvic", "trunk", "knee", "outline_hip", "outline_lumbar")
+ANGLES = ("hip", "lumbar", "pelvic", "trunk", "knee", "outline_hip", "outline_lumbar", "lumbar_change", "hip_change")
+# changes over a short window already (the learned reading's): read as they are, not against the standing before
+CHANGES = frozenset({"lumbar_change", "hip_change"})
 _COLUMN = {
     "hip": "hip_flexion_deg",
     "lumbar": "lumbar_flexion_deg",
     "outline_hip": "outline_hip_flexion_deg",
     "outline_lumbar": "outline_lumbar_flexion_deg",
+    "lumbar_change": "lumbar_change_deg",
+    "hip_change": "hip_change_deg",
     "pelvic": "pelvic_tilt_deg",
     "trunk": "trunk_inclination_deg",
     "knee": "knee_flexion_deg",

@@ -35,7 +35,7 @@ from hingecheck.core.movement.events import (
     drive_of,
     finite,
 )
-from hingecheck.core.movement.faults import _COLUMN, ANGLES, FaultJudge, RepFrames
+from hingecheck.core.movement.faults import _COLUMN, ANGLES, CHANGES, FaultJudge, RepFrames
 from hingecheck.core.movement.measures import bottom_and_return, build_rep, none_if_nan
 from hingecheck.core.settings import ExerciseProfile, FaultConfig, HingeProfile, RepConfig, Settings
 from hingecheck.core.types import FrameAngles, Rep
@@ -106,6 +106,8 @@ class RepTracker:
         refs = {}
         m = self.cfg.standing_tol_deg
         for k in ANGLES:
+            if k in CHANGES:
+                continue
             vals = [e[3][k] for e in self._standing if finite(e[3][k])]
             refs[k] = float(np.clip(np.median(vals), -m, m)) if vals else 0.0
         return refs

@@ -157,6 +157,10 @@ class KneeDominant(Rule):
 class ExtensionFromLowBack(Rule):
     """Near the bottom the lumbar extends while the hips have not moved yet: the low back started the return.
 
+    Read two ways, either of which raises it: on the outline fit's angles since the bottom (below), or on the
+    learned reading's changes over its short window (lumbar_change_deg / hip_change_deg; lagged.py), which see the
+    motion the outline fit shares between pelvis and low back on some bodies.
+
     Who moved first is judged where the lumbar has extended clearly: the hips may have moved a little plus a
     share of the lumbar's extension, because a silhouette's pelvis reading follows the lumbar (measured 0.3–0.8°
     per degree on the devset), whereas a hip-led return has moved the hips well over a degree per lumbar degree
@@ -175,6 +179,7 @@ class ExtensionFromLowBack(Rule):
         self.zone_start = 0  # first frame of the bottom zone: within bottom_zone_deg of the hip maximum
         self.lumbar_zone_max = -math.inf
         self.learned_zone_max = -math.inf  # the learned lumbar's bottom-zone maximum (the confirmation)
+        self.learned_hip_max = -math.inf  # the learned hip's running maximum (the changes' early window)
         self._last: dict[str, float] = {}
 
     def holds(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool | None:
@@ -216,7 +221,28 @@ class ExtensionFromLowBack(Rule):
             return False
         hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
         early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
-        return extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and early and confirmed
+        outline_led = extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and confirmed
+        return (early and outline_led) or self._change_led(judge, frames, i)
+
+    def _change_led(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool:
+        """Early in the return as the learned hip reads it, the learned changes over their window: the lumbar
+        extended clearly, the hip much less. (The outline fit's hip follows a low-back arch, so its own early
+        window can close before the arch shows in the changes.)"""
+        cfg = self.cfg
+        learned_hip = judge.avg(frames, "hip", i)
+        if math.isfinite(learned_hip):
+            self.learned_hip_max = max(self.learned_hip_max, learned_hip)
+        early = self.learned_hip_max - learned_hip < cfg.return_change_onset_fraction * max(
+            self.learned_hip_max, cfg.return_hip_still_deg
+        )  # fmt: skip
+        if not early:
+            return False
+        lumbar = -judge.avg(frames, "lumbar_change", i)
+        hip = -judge.avg(frames, "hip_change", i)
+        if not (math.isfinite(lumbar) and math.isfinite(hip)):
+            return False
+        hip_allowed = cfg.return_change_hip_still_deg + cfg.return_change_hip_per_lumbar * lumbar
+        return lumbar >= cfg.return_change_lumbar_deg and hip < hip_allowed
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
         """The numbers of the fault at ``at``: low-back and hip extension since the bottom."""
