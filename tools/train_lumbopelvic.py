@@ -8,7 +8,10 @@ the pipeline): the hand-made method's calibrated angles and quality terms, the d
 trunk's frame, and the three outputs of a small CNN on the trunk's mask crop against the clip's standing crop
 (hingecheck/core/kinematics/crop.py; trained here with torch on the training bodies, 40 epochs, the settings of
 tools/train_crop_cnn.py; the trees learn from out-of-fold CNN outputs, 2 folds by body, so they do not trust a CNN
-that has seen the body it reads). A 5 % and a 95 % quantile model per target give the stated uncertainty: their
+that has seen the body it reads), and each posture feature's change over the last 0.133, 0.267 and 0.4 s (2, 4 and
+6 frames at the corpus' 15 fps; hingecheck/core/kinematics/lagged.py, taken per clip over the frames the pipeline
+reads, as it takes them). Two more mean models read the change of lumbar and hip flexion over the last 0.4 s (the
+low-back rule's timing). A 5 % and a 95 % quantile model per target give the stated uncertainty: their
 half-width, scaled so that estimate ± uncertainty held the truth on 90 % of the frames of bodies held out of the fit
 (normalised split conformal). The trees are held back from describing single bodies: ≥ 300 frames per leaf (about
 four bodies' worth) and 30 % of the features per split. Measured with the same CNN outputs (val hip/lumbar °RMSE):

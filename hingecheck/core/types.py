@@ -163,9 +163,9 @@ class FrameAngles:
         float("nan"), doc="lumbar flexion as the outline fit reads it (who moved first at the return's start)"
     )
     lumbar_change_deg: float = measure(
-        float("nan"), doc="learned change of lumbar flexion over the last 0.27 s (who moved first, with the hip's)"
+        float("nan"), doc="learned change of lumbar flexion over the last 0.4 s (who moved first, with the hip's)"
     )
-    hip_change_deg: float = measure(float("nan"), doc="learned change of hip flexion over the last 0.27 s")
+    hip_change_deg: float = measure(float("nan"), doc="learned change of hip flexion over the last 0.4 s")
     hip_uncertainty_deg: float = measure(
         float("nan"), doc="half-width of the 90 % interval of hip flexion (learned reading; empty: hand-made)"
     )

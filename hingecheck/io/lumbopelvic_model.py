@@ -91,8 +91,8 @@ def _load(path: str | None) -> LumbopelvicModel:
     if set(header.get("targets", ())) != set(TARGETS):
         raise ModelError(f"lumbopelvic model {file} does not estimate {', '.join(TARGETS)}")
     change_targets = header.get("change_targets", [])
-    if not set(change_targets) <= set(CHANGE_TARGETS):
-        raise ModelError(f"lumbopelvic model {file} estimates changes this hingecheck does not read: {change_targets}")
+    if change_targets and set(change_targets) != set(CHANGE_TARGETS):
+        raise ModelError(f"lumbopelvic model {file} reads changes {change_targets}, not {', '.join(CHANGE_TARGETS)}")
     try:
         ensembles = {t: {q: TreeEnsemble.from_arrays(arrays, f"{t}.{q}.") for q in QUANTILES} for t in TARGETS}
         changes = {t: TreeEnsemble.from_arrays(arrays, f"{t}.mid.") for t in change_targets}

@@ -64,3 +64,16 @@ def test_the_environment_variable_chooses_another_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HINGECHECK_LUMBOPELVIC_MODEL", str(tmp_path / "nowhere.npz"))
     with pytest.raises(ModelError, match="nowhere.npz"):
         load_model()
+
+
+def test_a_model_reading_only_some_of_the_changes_is_refused(tmp_path):
+    with np.load(SHIPPED, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(str(arrays["header_json"]))
+    assert header["change_targets"] == ["lumbar_change_deg", "hip_change_deg"]
+    header["change_targets"] = ["lumbar_change_deg"]
+    arrays["header_json"] = np.array(json.dumps(header))
+    path = tmp_path / "half.npz"
+    np.savez_compressed(path, **arrays)
+    with pytest.raises(ModelError, match="reads changes"):
+        load_model(str(path))

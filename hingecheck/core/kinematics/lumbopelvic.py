@@ -6,8 +6,10 @@ reads the pelvis 9° off on bodies it never saw. Gradient-boosted trees, fitted 
 each frame already has: the hand-made angles and their quality terms, the whole dorsal contour in the trunk's
 frame, the pelvis window's outline points and the landmarks in the trunk's frame, each also relative to the
 standing reference, and (when the model has one) a small CNN's three readings of the trunk's mask crop against
-the standing crop (crop.py). Two quantile ensembles per angle give a 90 % interval (conformalised on held-out bodies),
-whose half-width is the stated uncertainty.
+the standing crop (crop.py), and each posture feature's change over the last 0.13, 0.27 and 0.4 s (lagged.py).
+Two quantile ensembles per angle give a 90 % interval (conformalised on held-out bodies), whose half-width is the
+stated uncertainty. Two more ensembles read how far lumbar and hip flexion changed over the last 0.4 s (the
+low-back rule's "who moved first"): a difference cancels the body's shape, which one frame confuses with posture.
 
 Pure numpy: the trees are flat arrays and a frame is read by walking every tree at once, one level per step; the
 CNN's convolutions are matrix products.
@@ -353,7 +355,7 @@ def learned_angles(
     if not measured.any():
         return out
     present = model.inputs(features, baseline, reference, measured)
-    time_s = np.array([relative[i].time_s for i in np.flatnonzero(measured)], float)
+    time_s = np.array([relative[i].time_s for i in np.flatnonzero(measured).tolist()], np.float64)
     if history is not None:
         assert len(present) == 1, "live reads one frame at a time"
         time_s, present = history.with_row(float(time_s[0]), present[0])
@@ -367,7 +369,7 @@ def learned_angles(
         hip = float(reading.estimate["hip_flexion_deg"][k])
         if not (np.isfinite(pelvis) and np.isfinite(lumbar) and np.isfinite(hip)):
             continue  # no hand-made split to correct: the frame keeps its landmark-only reading
-        changes = {t: float(reading.estimate[t][k]) for t in CHANGE_TARGETS if t in reading.estimate}
+        nan = float("nan")
         out[i] = replace(
             a,
             hip_flexion_deg=hip,
@@ -375,7 +377,8 @@ def learned_angles(
             pelvic_tilt_deg=pelvis,
             hip_uncertainty_deg=float(reading.uncertainty["hip_flexion_deg"][k]),
             lumbar_uncertainty_deg=float(reading.uncertainty["lumbar_flexion_deg"][k]),
-            **changes,
+            lumbar_change_deg=float(reading.estimate["lumbar_change_deg"][k]) if model.changes else nan,
+            hip_change_deg=float(reading.estimate["hip_change_deg"][k]) if model.changes else nan,
         )
     return out
 
