@@ -368,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the trees also read each posture feature's change over these (2, 4, 6 frames at the corpus' 15 fps)",
     )  # fmt: skip
     ap.add_argument(
+        "--interval-lags", action="store_true",
+        help="the 5 %% / 95 %% trees also read the lagged differences (wider lumbar intervals on real footage)",
+    )  # fmt: skip
+    ap.add_argument(
         "--change-window-s", type=float, default=0.4,
         help="the change targets: how far lumbar and hip flexion moved over the last this many seconds",
     )  # fmt: skip
@@ -447,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         scale: dict[str, float] = {}
         names = feature_names(cnn=cnn is not None, lags_s=lags_s)
         assert x.shape[1] == len(names), (x.shape, len(names))
+        # the interval's trees read the frame as it is (present_feature_names) unless --interval-lags
+        xq = x if args.interval_lags else x[:, : len(present_feature_names(cnn=cnn is not None))]
         residual_of = dict(RESIDUAL_OF) if args.residual else {}
         for tgt in TARGETS:
             y = t["gt_angles"][:, t.col("gt_angles", tgt)].astype(float)
@@ -455,10 +461,10 @@ def main(argv: list[str] | None = None) -> int:
             fit_t, cal_t = fit & np.isfinite(y), cal & np.isfinite(y)
             part = {
                 "mid": hgb(args.max_iter, loss="squared_error").fit(x[fit_t], y[fit_t]),
-                "lo": hgb(args.quantile_iter, loss="quantile", quantile=0.05).fit(x[fit_t], y[fit_t]),
-                "hi": hgb(args.quantile_iter, loss="quantile", quantile=0.95).fit(x[fit_t], y[fit_t]),
+                "lo": hgb(args.quantile_iter, loss="quantile", quantile=0.05).fit(xq[fit_t], y[fit_t]),
+                "hi": hgb(args.quantile_iter, loss="quantile", quantile=0.95).fit(xq[fit_t], y[fit_t]),
             }
-            pr = {q: m.predict(x[cal_t]) for q, m in part.items()}
+            pr = {q: m.predict((x if q == "mid" else xq)[cal_t]) for q, m in part.items()}
             # the pipeline's estimate: the hand-made reading plus the windowed correction
             mid_all = np.full(len(x), np.nan)
             mid_all[cal] = part["mid"].predict(x[cal]) + (x[cal, names.index(residual_of[tgt])] if residual_of else 0)
@@ -471,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
             ensembles[tgt] = {q: ensemble_of(m) for q, m in part.items()}
             # the numpy walk must give sklearn's numbers
             for q, m in part.items():
-                diff = np.abs(ensembles[tgt][q].predict(x[cal][:500]) - m.predict(x[cal][:500])).max()
+                # quantile trees fitted on the present features index only those: they walk the full input alike
+                diff = np.abs(ensembles[tgt][q].predict(x[cal][:500]) - m.predict((x if q == "mid" else xq)[cal][:500]))
+                diff = diff.max()
                 assert diff < 1e-6, f"{tgt} {q}: numpy trees differ from sklearn by {diff}"
         # the changes over the last change_window_s: mean models only (the low-back rule's timing)
         changes: dict[str, TreeEnsemble] = {}
@@ -514,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             "quantile_trees": args.quantile_iter,
             "min_samples_leaf": args.min_samples_leaf,
             "max_features": args.max_features,
+            "interval_reads_lags": args.interval_lags,
             "correction_window_s": args.window_s,
             "lags_s": list(model.lags_s),
             "change_window_s": model.change_window_s,
