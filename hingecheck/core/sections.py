@@ -228,7 +228,8 @@ class FaultConfig:
     return_change_onset_fraction: float = setting(
         0.3,
         "the changes are judged while the learned hip has done less than this fraction of the rep's depth. "
-        "Chosen by running the rules on the training bodies' out-of-fold readings (120 low-back returns): with "
+        "Chosen by running the rules on the training bodies' out-of-fold readings (tools/rules_on_corpus.py; 120 "
+        "low-back returns): with "
         "the outline fit's 0.2 window the changes found none the outline fit missed; 0.3 found 3 more for one "
         "more false alarm, 0.4 6 more for 8",
     )
