@@ -39,28 +39,25 @@ from hingecheck.core.types import AngleSeries  # noqa: E402
 from hingecheck.io.config import load_settings  # noqa: E402
 
 
-def out_of_fold_readings(t, oof_cnn: np.ndarray, args) -> dict[str, np.ndarray]:
-    """Per target (levels and changes), each training frame's reading by trees that never saw its body."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
+def out_of_fold_readings(t, oof_cnn: np.ndarray) -> dict[str, np.ndarray]:
+    """Per target (levels and changes), each training frame's reading by trees that never saw its body (the
+    trainer's settings, lags and change window: train_lumbopelvic.build_parser's defaults)."""
+    settings = tl.build_parser().parse_args([])
     x, _ = tl.features(t)
-    x = tl.with_lags(t, np.concatenate([x, oof_cnn], 1).astype(np.float32), tuple(args.lags_s), True)
+    x = tl.with_lags(t, np.concatenate([x, oof_cnn], 1).astype(np.float32), tuple(settings.lags_s), True)
     ok = tl.usable(t)
     body = np.array([t.clips[k]["body_id"] for k in t["clip_index"]])
     bodies = np.array(sorted(set(body)))
     fold_of = dict(zip(bodies, np.random.default_rng(7).permutation(len(bodies)) % 2, strict=True))
     fold = np.array([fold_of[b] for b in body])
     truth = {tg: t["gt_angles"][:, t.col("gt_angles", tg)].astype(float) for tg in TARGETS}
-    truth.update(tl.change_targets(t, args.change_window_s))
+    truth.update(tl.change_targets(t, settings.change_window_s))
     out = {}
     for tg, y in truth.items():
         pred = np.full(len(y), np.nan)
         for f in (0, 1):
             use = ok & np.isfinite(y) & (fold != f)
-            model = HistGradientBoostingRegressor(
-                max_iter=300, learning_rate=0.06, max_leaf_nodes=31, min_samples_leaf=300, max_features=0.3,
-                l2_regularization=1.0, random_state=0,
-            ).fit(x[use], y[use])  # fmt: skip
+            model = tl.regressor(settings, settings.max_iter).fit(x[use], y[use])
             held = ok & (fold == f)
             pred[held] = model.predict(x[held])
         out[tg] = pred
@@ -111,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-oof", type=Path, help="train_lumbopelvic.py --save-oof's CNNs (needed for train)")
     ap.add_argument("--clips", type=Path, default=Path("/work/corpus"), help="the rendered corpus (*_reps.json)")
     ap.add_argument("--config", type=Path, help="TOML overriding [faults] (the thresholds tried)")
-    ap.add_argument("--lags-s", type=float, nargs="*", default=[0.133, 0.267, 0.4])
-    ap.add_argument("--change-window-s", type=float, default=0.4)
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = load_table(args.split, crops=args.split == "val")
@@ -120,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.load_oof is None:
             ap.error("--split train needs --load-oof (train_lumbopelvic.py --save-oof)")
         with np.load(args.load_oof) as z:
-            readings = out_of_fold_readings(t, z["oof"], args)
+            readings = out_of_fold_readings(t, z["oof"])
     else:
         readings = shipped_readings(t)
     settings = load_settings(str(args.config) if args.config else None)

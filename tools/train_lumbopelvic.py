@@ -162,20 +162,24 @@ def with_lags(t, x: np.ndarray, lags_s: tuple[float, ...], cnn: bool) -> np.ndar
     return np.concatenate([x, lagged], 1)
 
 
-def change_targets(t, window_s: float) -> dict[str, np.ndarray]:
-    """The true change of each CHANGE_OF angle over the last ``window_s`` (NaN where the clip has no frame then)."""
-    out = {}
+def change_over(t, values: np.ndarray, window_s: float) -> np.ndarray:
+    """Per clip, each frame's ``values`` minus those ``window_s`` earlier (NaN where the clip has no frame then)."""
+    out = np.full(len(values), np.nan)
     times = frame_times(t)
     k = t["clip_index"].astype(int)
-    for target, angle in CHANGE_OF.items():
-        y = t["gt_angles"][:, t.col("gt_angles", angle)].astype(float)
-        change = np.full(len(y), np.nan)
-        for c in np.unique(k):
-            rows = np.flatnonzero(k == c)
-            j = earlier_rows(times[rows], window_s)
-            change[rows] = np.where(j >= 0, y[rows] - y[rows[np.maximum(j, 0)]], np.nan)
-        out[target] = change
+    for c in np.unique(k):
+        rows = np.flatnonzero(k == c)
+        j = earlier_rows(times[rows], window_s)
+        out[rows] = np.where(j >= 0, values[rows] - values[rows[np.maximum(j, 0)]], np.nan)
     return out
+
+
+def change_targets(t, window_s: float) -> dict[str, np.ndarray]:
+    """The true change of each CHANGE_OF angle over the last ``window_s``."""
+    return {
+        target: change_over(t, t["gt_angles"][:, t.col("gt_angles", angle)].astype(float), window_s)
+        for target, angle in CHANGE_OF.items()
+    }
 
 
 class CnnData:
@@ -330,6 +334,15 @@ def ensemble_of(model) -> TreeEnsemble:
     )  # fmt: skip
 
 
+def checked_ensemble(model, x_walk: np.ndarray, x_fitted: np.ndarray, name: str) -> TreeEnsemble:
+    """``ensemble_of(model)``, checked: the numpy walk on ``x_walk`` gives sklearn's numbers on ``x_fitted`` (the
+    same rows, in the columns the model was fitted on)."""
+    ensemble = ensemble_of(model)
+    diff = float(np.abs(ensemble.predict(x_walk) - model.predict(x_fitted)).max())
+    assert diff < 1e-6, f"{name}: numpy trees differ from sklearn by {diff}"
+    return ensemble
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=HERE, check=True)
@@ -338,7 +351,8 @@ def git_commit() -> str:
         return "unknown"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The trainer's settings: the shipped model's (tools/rules_on_corpus.py refits its trees with them)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--export", type=Path, default=None, help=f"write the shipped model here (e.g. {SHIPPED})")
     ap.add_argument("--max-iter", type=int, default=300, help="trees of each mean model")
@@ -378,10 +392,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the CNN's seed (folds use seed+1...; the trees their own 0)")
     ap.add_argument("--save-oof", type=Path, default=None, help="keep the CNNs (npz) to refit the trees faster")
     ap.add_argument("--load-oof", type=Path, default=None, help="reuse the CNNs saved by --save-oof")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def regressor(args: argparse.Namespace, iters: int, **kw):
+    """One of the model's gradient-boosted ensembles, with the trainer's settings."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(
+        max_iter=iters, learning_rate=0.06, max_leaf_nodes=31, min_samples_leaf=args.min_samples_leaf,
+        max_features=args.max_features, l2_regularization=1.0, random_state=0, **kw,
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: 1 thread, the machine is shared
     from sklearn import __version__ as sklearn_version
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
     crops = args.cnn_epochs > 0
     tr = load_table("train", shard_dir=args.shards, crops=crops)
@@ -392,12 +419,6 @@ def main(argv: list[str] | None = None) -> int:
         f"train: {len(tr.clips)} clips/bodies, {len(tr['frame'])} frames; "
         + "; ".join(f"{k}: {len(v.clips)} clips, {len(v['frame'])} frames" for k, v in sets.items())
     )
-
-    def hgb(iters: int, **kw):
-        return HistGradientBoostingRegressor(
-            max_iter=iters, learning_rate=0.06, max_leaf_nodes=31, min_samples_leaf=args.min_samples_leaf,
-            max_features=args.max_features, l2_regularization=1.0, random_state=0, **kw,
-        )  # fmt: skip
 
     def fit_model(t) -> tuple[LumbopelvicModel, dict]:
         """The CNN (all training bodies; out-of-fold outputs as the trees' features), mean and quantile ensembles
@@ -460,9 +481,9 @@ def main(argv: list[str] | None = None) -> int:
                 y = y - x[:, names.index(residual_of[tgt])]
             fit_t, cal_t = fit & np.isfinite(y), cal & np.isfinite(y)
             part = {
-                "mid": hgb(args.max_iter, loss="squared_error").fit(x[fit_t], y[fit_t]),
-                "lo": hgb(args.quantile_iter, loss="quantile", quantile=0.05).fit(xq[fit_t], y[fit_t]),
-                "hi": hgb(args.quantile_iter, loss="quantile", quantile=0.95).fit(xq[fit_t], y[fit_t]),
+                "mid": regressor(args, args.max_iter, loss="squared_error").fit(x[fit_t], y[fit_t]),
+                "lo": regressor(args, args.quantile_iter, loss="quantile", quantile=0.05).fit(xq[fit_t], y[fit_t]),
+                "hi": regressor(args, args.quantile_iter, loss="quantile", quantile=0.95).fit(xq[fit_t], y[fit_t]),
             }
             pr = {q: m.predict((x if q == "mid" else xq)[cal_t]) for q, m in part.items()}
             # the pipeline's estimate: the hand-made reading plus the windowed correction
@@ -473,22 +494,18 @@ def main(argv: list[str] | None = None) -> int:
             ratio = np.abs(truth - est) / raw_half_width(pr["lo"], pr["hi"])
             scale[tgt] = float(np.quantile(ratio, min(0.9 * (1 + 1 / max(cal_t.sum(), 1)), 1.0)))
             use = ok & np.isfinite(y)
-            part["mid"] = hgb(args.max_iter, loss="squared_error").fit(x[use], y[use])
-            ensembles[tgt] = {q: ensemble_of(m) for q, m in part.items()}
-            # the numpy walk must give sklearn's numbers
-            for q, m in part.items():
-                # quantile trees fitted on the present features index only those: they walk the full input alike
-                diff = np.abs(ensembles[tgt][q].predict(x[cal][:500]) - m.predict((x if q == "mid" else xq)[cal][:500]))
-                diff = diff.max()
-                assert diff < 1e-6, f"{tgt} {q}: numpy trees differ from sklearn by {diff}"
+            part["mid"] = regressor(args, args.max_iter, loss="squared_error").fit(x[use], y[use])
+            # quantile trees fitted on the present features index only those: they walk the full input alike
+            ensembles[tgt] = {
+                q: checked_ensemble(m, x[cal][:500], (x if q == "mid" else xq)[cal][:500], f"{tgt} {q}")
+                for q, m in part.items()
+            }
         # the changes over the last change_window_s: mean models only (the low-back rule's timing)
         changes: dict[str, TreeEnsemble] = {}
         for tgt, y in change_targets(t, args.change_window_s).items():
             use = ok & np.isfinite(y)
-            m = hgb(args.max_iter, loss="squared_error").fit(x[use], y[use])
-            changes[tgt] = ensemble_of(m)
-            diff = np.abs(changes[tgt].predict(x[use][:500]) - m.predict(x[use][:500])).max()
-            assert diff < 1e-6, f"{tgt}: numpy trees differ from sklearn by {diff}"
+            m = regressor(args, args.max_iter, loss="squared_error").fit(x[use], y[use])
+            changes[tgt] = checked_ensemble(m, x[use][:500], x[use][:500], tgt)
         info = {"frames": int(ok.sum()), "bodies": len(bodies), "calibration_bodies": len(cal_bodies)}
         if cnn_info:
             info["cnn"] = cnn_info
@@ -599,17 +616,11 @@ def score(model: LumbopelvicModel, t, name: str, args) -> dict:
         )
     # the changes against the hand-made reading's own change over the same window (its frames.csv columns)
     truth = change_targets(t, model.change_window_s)
-    times = frame_times(t)
     for key, est in ((k, v) for k, v in reading.estimate.items() if k in CHANGE_TARGETS):
         full = np.full(len(x), np.nan)
         full[ok] = est
-        angle = CHANGE_OF[key]
-        h = t["hm_smooth"][:, t.col("hm_smooth", angle)].astype(float)
-        h_change = np.full(len(h), np.nan)
-        for k in np.unique(kc):
-            rows = np.flatnonzero(kc == k)
-            j = earlier_rows(times[rows], model.change_window_s)
-            h_change[rows] = np.where(j >= 0, h[rows] - h[rows[np.maximum(j, 0)]], np.nan)
+        h = t["hm_smooth"][:, t.col("hm_smooth", CHANGE_OF[key])].astype(float)
+        h_change = change_over(t, h, model.change_window_s)
         returning = t["phase"] == 3
         r = {"hand_made_rmse": rmse(h_change - truth[key]), "learned_rmse": rmse(full - truth[key]),
              "learned_rmse_return": rmse((full - truth[key])[returning])}  # fmt: skip

@@ -80,6 +80,3 @@ class FeatureHistory:
         while len(self._rows) > 2 and self._rows[1][0] < time_s - self.keep_s:
             self._rows.popleft()
         return np.array([t for t, _ in self._rows]), np.stack([r for _, r in self._rows])
-
-    def clear(self) -> None:
-        self._rows.clear()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -285,15 +286,23 @@ class LumbopelvicModel:
 
     def names(self) -> list[str]:
         """Its features (feature_names with its CNN and lags)."""
-        return feature_names(cnn=self.cnn is not None, lags_s=self.lags_s)
+        return list(self._names)
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        # read on every frame live (read, with_changes): built once per model
+        return tuple(feature_names(cnn=self.cnn is not None, lags_s=self.lags_s))
+
+    @cached_property
+    def _lagged_columns(self) -> np.ndarray:
+        return lagged_columns(present_feature_names(cnn=self.cnn is not None))
 
     def with_changes(self, present: np.ndarray, time_s: np.ndarray) -> np.ndarray:
         """The trees' input: ``present`` (``inputs``' rows of measured frames, in time order, at ``time_s``) and
         each row's differences from the rows ``lags_s`` earlier."""
         if not self.lags_s:
             return present
-        columns = lagged_columns(present_feature_names(cnn=self.cnn is not None))
-        return np.concatenate([present, lagged_differences(present, time_s, self.lags_s, columns)], 1)
+        return np.concatenate([present, lagged_differences(present, time_s, self.lags_s, self._lagged_columns)], 1)
 
     def history(self) -> FeatureHistory:
         """Live: the buffer ``with_changes`` needs for one frame at a time."""
@@ -316,11 +325,10 @@ class LumbopelvicModel:
         has no person. The change targets, when the model has them, come without an uncertainty."""
         estimate: dict[str, np.ndarray] = {t: e.predict(x) for t, e in self.changes.items()}
         uncertainty: dict[str, np.ndarray] = {}
-        names = self.names()
         for target, parts in self.ensembles.items():
             mid, lo, hi = (parts[q].predict(x) for q in QUANTILES)
             base = self.residual_of.get(target)
-            estimate[target] = mid + (x[:, names.index(base)] if base else 0.0)
+            estimate[target] = mid + (x[:, self._names.index(base)] if base else 0.0)
             uncertainty[target] = raw_half_width(lo, hi) * self.interval_scale[target]
         return LumbopelvicReading(estimate, uncertainty)
 

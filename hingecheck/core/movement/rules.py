@@ -222,16 +222,16 @@ class ExtensionFromLowBack(Rule):
         hip_allowed = cfg.return_hip_still_deg + cfg.return_hip_per_lumbar * extension
         early = hip_extension < cfg.return_onset_fraction * max(self.hip_max, cfg.return_hip_still_deg)
         outline_led = extension >= cfg.return_lumbar_extension_deg and hip_extension < hip_allowed and confirmed
-        return (early and outline_led) or self._change_led(judge, frames, i)
+        learned_hip = judge.avg(frames, "hip", i)
+        if math.isfinite(learned_hip):  # tracked on every judged frame, whichever reading raises the fault
+            self.learned_hip_max = max(self.learned_hip_max, learned_hip)
+        return (early and outline_led) or self._change_led(judge, frames, i, learned_hip)
 
-    def _change_led(self, judge: FaultJudge, frames: RepFrames, i: int) -> bool:
+    def _change_led(self, judge: FaultJudge, frames: RepFrames, i: int, learned_hip: float) -> bool:
         """Early in the return as the learned hip reads it, the learned changes over their window: the lumbar
         extended clearly, the hip much less. (The outline fit's hip follows a low-back arch, so its own early
         window can close before the arch shows in the changes.)"""
         cfg = self.cfg
-        learned_hip = judge.avg(frames, "hip", i)
-        if math.isfinite(learned_hip):
-            self.learned_hip_max = max(self.learned_hip_max, learned_hip)
         early = self.learned_hip_max - learned_hip < cfg.return_change_onset_fraction * max(
             self.learned_hip_max, cfg.return_hip_still_deg
         )  # fmt: skip
