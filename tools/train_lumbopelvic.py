@@ -56,13 +56,13 @@ from hingecheck.core.kinematics.lumbopelvic import (  # noqa: E402
     TARGETS,
     FrameFeatures,
     LumbopelvicModel,
-    TreeEnsemble,
     feature_names,
     present_feature_names,
     raw_half_width,
     windowed_correction,
 )
 from hingecheck.core.kinematics.sagittal import landmarks_in_trunk_frame  # noqa: E402
+from hingecheck.core.kinematics.trees import TreeEnsemble  # noqa: E402
 from hingecheck.core.sections import ReadingConfig  # noqa: E402
 from hingecheck.io.lumbopelvic_model import SHIPPED, save_model  # noqa: E402
 

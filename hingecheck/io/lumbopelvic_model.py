@@ -25,9 +25,9 @@ from hingecheck.core.kinematics.lumbopelvic import (
     QUANTILES,
     TARGETS,
     LumbopelvicModel,
-    TreeEnsemble,
     feature_names,
 )
+from hingecheck.core.kinematics.trees import TreeEnsemble
 
 log = logging.getLogger(__name__)
 
