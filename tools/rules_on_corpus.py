@@ -10,7 +10,8 @@ it with the settings given. Scored per fault code against the clip's labelled re
 On the validation bodies (``--split val``, the shipped model's readings) this gives ``bench/faults.py``'s counts to
 within one rep: it does not withhold uncertain lumbar frames.
 
-    /work/renderenv/bin/python tools/rules_on_corpus.py --load-oof CNNS.npz --clips /work/corpus [--config T.toml]
+    /work/renderenv/bin/python tools/rules_on_corpus.py --load-oof CNNS.npz --clips /work/corpus [--config T.toml] \
+        [--readings R.npz]    # kept, so that the next threshold tried takes seconds
 
 Needs the corpus table (data/corpus/) and the clips' ``*_reps.json`` labels (the rendered corpus folder).
 """
@@ -108,16 +109,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-oof", type=Path, help="train_lumbopelvic.py --save-oof's CNNs (needed for train)")
     ap.add_argument("--clips", type=Path, default=Path("/work/corpus"), help="the rendered corpus (*_reps.json)")
     ap.add_argument("--config", type=Path, help="TOML overriding [faults] (the thresholds tried)")
+    ap.add_argument(
+        "--readings", type=Path,
+        help="keep the readings here (npz) and reuse them when it exists: thresholds are tried in seconds",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = load_table(args.split, crops=args.split == "val")
-    if args.split == "train":
+    if args.readings and args.readings.exists():
+        with np.load(args.readings) as z:
+            readings = {k: z[k] for k in z.files}
+        if len(next(iter(readings.values()))) != len(t["frame"]):
+            ap.error(f"{args.readings} was read from another table (the corpus has grown since): delete it")
+    elif args.split == "train":
         if args.load_oof is None:
             ap.error("--split train needs --load-oof (train_lumbopelvic.py --save-oof)")
         with np.load(args.load_oof) as z:
             readings = out_of_fold_readings(t, z["oof"])
     else:
         readings = shipped_readings(t)
+    if args.readings and not args.readings.exists():
+        np.savez_compressed(args.readings, **readings)
     settings = load_settings(str(args.config) if args.config else None)
     total = {c: {"TP": 0, "FP": 0, "FN": 0, "TN": 0} for c in FAULT_CODES}
     kc = t["clip_index"].astype(int)
