@@ -440,8 +440,8 @@ class ReadingConfig:
     gradient-boosted trees (with a small CNN's reading of the trunk's mask crop and each feature's change over the
     last 0.13-0.4 s among their inputs) fitted on hundreds of rendered bodies (hingecheck/models/lumbopelvic.npz,
     provenance inside; `hingecheck models`), with a 90 % interval per frame; "hand_made": lines fitted to fixed
-    outline windows (tuned on the 8 devset bodies). On 130 unseen rendered bodies: hip 11.0 -> 4.3°, lumbar
-    10.7 -> 3.0°.
+    outline windows (tuned on the 8 devset bodies). On 130 unseen rendered bodies: hip 11.0 -> 4.1°, lumbar
+    10.7 -> 2.8°.
     """
 
     method: str = setting("learned", "pelvis/lumbar/hip reading", choices=("learned", "hand_made"))
@@ -449,8 +449,8 @@ class ReadingConfig:
         8.0,
         "frames whose lumbar 90 % half-width exceeds this plus lumbar_uncertainty_share of the reading's own size "
         "leave lumbar (and pelvic tilt) empty. The error grows with the flexion (unseen rendered bodies: RMSE 3° "
-        "below 5°, 9° above 25°), so a 35° ± 20° reading still says 'flexed'. It withholds 1.1 % of the frames of "
-        "130 unseen bodies and 0.1 % of the devset's (the trees without the crop CNN: 3.4 %, RMSE 9.0° there, 3.9° "
+        "below 5°, 9° above 25°), so a 35° ± 20° reading still says 'flexed'. It withholds 1.2 % of the frames of "
+        "130 unseen bodies and 0.03 % of the devset's (the trees without the crop CNN: 3.4 %, RMSE 9.0° there, 3.9° "
         "on the rest; 0.5 %)",
     )
     lumbar_uncertainty_share: float = setting(0.6, "see max_lumbar_uncertainty_deg")
