@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "corpus" / "manifest.csv"
 DEFAULT_OUT = Path("/work/corpus")
 SEED = 13013
-N_CLIPS = 800
+N_CLIPS = 1000
 CHUNK = 20
 FPS = 15
 
