@@ -12,6 +12,7 @@ within one rep: it does not withhold uncertain lumbar frames.
 
     /work/renderenv/bin/python tools/rules_on_corpus.py --load-oof CNNS.npz --clips /work/corpus [--config T.toml] \
         [--readings R.npz]    # kept, so that the next threshold tried takes seconds
+        [--trainer-args '--min-samples-leaf 150 --max-iter 450 --learning-rate 0.04']   # other trees
 
 Needs the corpus table (data/corpus/) and the clips' ``*_reps.json`` labels (the rendered corpus folder).
 """
@@ -40,10 +41,10 @@ from hingecheck.core.types import AngleSeries  # noqa: E402
 from hingecheck.io.config import load_settings  # noqa: E402
 
 
-def out_of_fold_readings(t, oof_cnn: np.ndarray) -> dict[str, np.ndarray]:
+def out_of_fold_readings(t, oof_cnn: np.ndarray, trainer_args: list[str]) -> dict[str, np.ndarray]:
     """Per target (levels and changes), each training frame's reading by trees that never saw its body (the
-    trainer's settings, lags and change window: train_lumbopelvic.build_parser's defaults)."""
-    settings = tl.build_parser().parse_args([])
+    trainer's settings, lags and change window: train_lumbopelvic.build_parser's defaults, or ``trainer_args``)."""
+    settings = tl.build_parser().parse_args(trainer_args)
     x, _ = tl.features(t)
     x = tl.with_lags(t, np.concatenate([x, oof_cnn], 1).astype(np.float32), tuple(settings.lags_s), True)
     ok = tl.usable(t)
@@ -113,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         "--readings", type=Path,
         help="keep the readings here (npz) and reuse them when it exists: thresholds are tried in seconds",
     )  # fmt: skip
+    ap.add_argument(
+        "--trainer-args", default="",
+        help="train_lumbopelvic.py settings for the trees (e.g. '--min-samples-leaf 150'): tree settings and "
+        "thresholds chosen together on the training bodies",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = load_table(args.split, crops=args.split == "val")
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.load_oof is None:
             ap.error("--split train needs --load-oof (train_lumbopelvic.py --save-oof)")
         with np.load(args.load_oof) as z:
-            readings = out_of_fold_readings(t, z["oof"])
+            readings = out_of_fold_readings(t, z["oof"], args.trainer_args.split())
     else:
         readings = shipped_readings(t)
     if args.readings and not args.readings.exists():

@@ -357,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--export", type=Path, default=None, help=f"write the shipped model here (e.g. {SHIPPED})")
     ap.add_argument("--max-iter", type=int, default=300, help="trees of each mean model")
     ap.add_argument("--quantile-iter", type=int, default=150, help="trees of each 5 %% / 95 %% model")
+    ap.add_argument("--learning-rate", type=float, default=0.06, help="each tree's shrinkage")
     ap.add_argument(
         "--min-samples-leaf", type=int, default=300,
         help="frames per leaf: ~4 bodies' worth (75 frames each), so a leaf cannot describe one body",
@@ -400,7 +401,7 @@ def regressor(args: argparse.Namespace, iters: int, **kw):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(
-        max_iter=iters, learning_rate=0.06, max_leaf_nodes=31, min_samples_leaf=args.min_samples_leaf,
+        max_iter=iters, learning_rate=args.learning_rate, max_leaf_nodes=31, min_samples_leaf=args.min_samples_leaf,
         max_features=args.max_features, l2_regularization=1.0, random_state=0, **kw,
     )  # fmt: skip
 
@@ -538,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             "mean_trees": args.max_iter,
             "quantile_trees": args.quantile_iter,
             "min_samples_leaf": args.min_samples_leaf,
+            "learning_rate": args.learning_rate,
             "max_features": args.max_features,
             "interval_reads_lags": args.interval_lags,
             "correction_window_s": args.window_s,
