@@ -20,6 +20,8 @@ Needs the corpus table (data/corpus/) and the clips' ``*_reps.json`` labels (the
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -82,6 +84,15 @@ def shipped_readings(t) -> dict[str, np.ndarray]:
     return out
 
 
+def shipped_model_digest() -> str:
+    """Which model ``shipped_readings`` reads with (its provenance: corpus, commit, settings, scores), for the
+    readings cache."""
+    from hingecheck.io.lumbopelvic_model import load_model
+
+    provenance = json.dumps(load_model().provenance, sort_keys=True, default=str)
+    return hashlib.sha256(provenance.encode()).hexdigest()[:12]
+
+
 def clip_series(t, readings: dict[str, np.ndarray], rows: np.ndarray) -> AngleSeries:
     """One clip's series as the pipeline builds it, smoothed as analyze smooths it."""
 
@@ -122,11 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = load_table(args.split, crops=args.split == "val")
+    # what the readings were made from: a cache made from another split, other trees or another model is refused
+    made_from = f"train {args.trainer_args}".strip() if args.split == "train" else f"val {shipped_model_digest()}"
     if args.readings and args.readings.exists():
         with np.load(args.readings) as z:
-            readings = {k: z[k] for k in z.files}
+            readings = {k: z[k] for k in z.files if k != "made_from"}
+            cached_from = str(z["made_from"]) if "made_from" in z.files else "unknown"
         if len(next(iter(readings.values()))) != len(t["frame"]):
             ap.error(f"{args.readings} was read from another table (the corpus has grown since): delete it")
+        if cached_from != made_from:
+            ap.error(f"{args.readings} holds readings of '{cached_from}', not '{made_from}': delete it or name another")
     elif args.split == "train":
         if args.load_oof is None:
             ap.error("--split train needs --load-oof (train_lumbopelvic.py --save-oof)")
@@ -135,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         readings = shipped_readings(t)
     if args.readings and not args.readings.exists():
-        np.savez_compressed(args.readings, **readings)
+        np.savez_compressed(args.readings, made_from=np.array(made_from), **readings)
     settings = load_settings(str(args.config) if args.config else None)
     total = {c: {"TP": 0, "FP": 0, "FN": 0, "TN": 0} for c in FAULT_CODES}
     kc = t["clip_index"].astype(int)
