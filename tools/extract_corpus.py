@@ -31,23 +31,13 @@ from hingecheck.core.kinematics.crop import CROP_CELLS, CROP_SIDE_L
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from render_clips import ANGLE_COLS  # noqa: E402  (the ground truth's angle columns: the renderer writes them)
+
 SHARD_DIR = REPO / "data" / "corpus"
 DEFAULT_CORPUS = Path("/work/corpus")
 # the mask crop is the measurer's (hingecheck/core/kinematics/crop.py: CROP_CELLS cells, CROP_SIDE_L trunk lengths)
 
-ANGLE_COLS = [
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
-    "thoracic_flexion_deg",
-    "pelvic_tilt_deg",
-    "knee_flexion_deg",
-    "trunk_inclination_deg",
-    "thorax_inclination_deg",
-    "thigh_inclination_deg",
-    "shin_inclination_deg",
-    "neck_flexion_deg",
-    "trunk_line_absolute_deg",
-]
 POINTS = [f"{p}_{s}" for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "toe", "eye") for s in "LR"] + [
     "pelvis_centre",
     "lumbar_low",
@@ -69,7 +59,7 @@ HM_REL = ["hip_flexion_deg", "lumbar_flexion_deg", "pelvic_tilt_deg", "thoracic_
 
 
 def _imports():
-    """The pipeline's pieces (package layout of /work/notes/LAYOUT_READY, commit 5be6ad5)."""
+    """The pipeline's pieces, imported when a clip is extracted (not to list a shard's columns)."""
     from hingecheck.core.filters import smooth_series
     from hingecheck.core.kinematics import SagittalMeasurer, calibrate
     from hingecheck.core.kinematics import sagittal as sg
@@ -339,7 +329,6 @@ def main(argv: list[str] | None = None) -> int:
             print(write_shard("devset", feats, args.shards), file=sys.stderr)
         return 0
 
-    sys.path.insert(0, str(HERE))
     from build_corpus import read_manifest
 
     rows = {r["clip"]: r for r in read_manifest()}
