@@ -93,6 +93,11 @@ def shipped_model_digest() -> str:
     return hashlib.sha256(provenance.encode()).hexdigest()[:12]
 
 
+def file_digest(path: Path) -> str:
+    """A short digest of a file's bytes (which out-of-fold CNN outputs the training readings were made from)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def clip_series(t, readings: dict[str, np.ndarray], rows: np.ndarray) -> AngleSeries:
     """One clip's series as the pipeline builds it, smoothed as analyze smooths it."""
 
@@ -133,8 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t = load_table(args.split, crops=args.split == "val")
-    # what the readings were made from: a cache made from another split, other trees or another model is refused
-    made_from = f"train {args.trainer_args}".strip() if args.split == "train" else f"val {shipped_model_digest()}"
+    # what the readings were made from: a cache made from another split, other CNN outputs, other trees or another
+    # model is refused
+    if args.split == "train":
+        cnn = f"cnn {file_digest(args.load_oof)} " if args.load_oof else ""
+        made_from = f"train {cnn}{args.trainer_args}".strip()
+    else:
+        made_from = f"val {shipped_model_digest()}"
     if args.readings and args.readings.exists():
         with np.load(args.readings) as z:
             readings = {k: z[k] for k in z.files if k != "made_from"}
