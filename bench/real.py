@@ -129,10 +129,11 @@ def rep_fault_codes(summary: dict[str, Any]) -> list[list[str]]:
 
 
 def detected_exercise(summary: dict[str, Any]) -> str:
-    """The exercise an analysis reports, if any (a string, or a dict with ``detected``/``name``/``exercise``)."""
+    """The exercise an analysis reports, if any: summary.json's ``exercise`` (ExerciseChoice: ``name``, whether it
+    was ``detected`` rather than given, and why), or a plain name."""
     ex = summary.get("exercise")
     if isinstance(ex, dict):
-        ex = ex.get("detected") or ex.get("name") or ex.get("exercise")
+        ex = ex.get("name")
     return str(ex) if ex else ""
 
 

@@ -18,6 +18,7 @@ from bench.real import (
     verdict,
     warning_codes,
 )
+from hingecheck.core.movement.exercise import ExerciseChoice
 
 
 def summary(*reps: list[str], warnings: tuple[str, ...] = (), status: str = "ok") -> dict[str, Any]:
@@ -100,5 +101,7 @@ def test_compact_fault_cell() -> None:
 
 def test_detected_exercise_is_read_when_reported() -> None:
     assert detected_exercise({"exercise": "kb_deadlift"}) == "kb_deadlift"
-    assert detected_exercise({"exercise": {"detected": "deadlift", "source": "auto"}}) == "deadlift"
+    # summary.json's own form: ``detected`` says whether it was detected, the name is ``name``
+    reported = ExerciseChoice("kb_deadlift", True, "the knees bend 57° at the bottom").to_dict()
+    assert detected_exercise({"exercise": reported}) == "kb_deadlift"
     assert detected_exercise({}) == ""
