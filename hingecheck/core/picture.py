@@ -1,4 +1,4 @@
-"""The picture itself: black pillar/letter-box bars, and cuts between shots (pure numbers in, decisions out)."""
+"""The picture itself: black pillar/letter-box bars, cuts between shots, brightness (pure numbers in, decisions out)."""
 
 from __future__ import annotations
 
@@ -142,3 +142,25 @@ def shots_from_cuts(n_frames: int, cuts: Sequence[int]) -> list[tuple[int, int]]
     """Shots as (start, stop) frame positions, stop exclusive, covering 0..n_frames."""
     edges = [0, *[c for c in cuts if 0 < c < n_frames], n_frames]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+# ---------------------------------------------------------------- brightness
+
+DARK_LUMA = 45.0  # scene_luma (0–255) below which MediaPipe's mask and landmarks degrade
+
+
+def scene_luma(rgb: np.ndarray, mask: np.ndarray | None, step: int = 4) -> float:
+    """Brightness (mean of every ``step``-th pixel, 0–255) of the brighter of the person (``mask`` ≥ 0.5) and the
+    rest of the picture; the whole picture's when no person is segmented.
+
+    The outline is lost when the person and what is around them are both dark: a lit person in front of a dark
+    wall (studio footage) or a dark one against a bright sky (backlit) stands out, though the picture's mean may be
+    low. The brighter side is never below the picture's mean, so this warns on no picture the mean spared.
+    """
+    luma = np.asarray(rgb)[::step, ::step].mean(axis=2)
+    if mask is None:
+        return float(luma.mean())
+    person = np.asarray(mask)[::step, ::step] >= 0.5
+    if not person.any() or person.all():
+        return float(luma.mean())
+    return float(max(luma[person].mean(), luma[~person].mean()))

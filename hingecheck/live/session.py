@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hingecheck.core import picture
 from hingecheck.core.coach import CoachUpdate, LiveCoach
 from hingecheck.core.errors import HingecheckError
 from hingecheck.core.kinematics import FrameMeasurement, SagittalMeasurer
@@ -304,7 +305,7 @@ class _SessionLoop:
         self.feedback.on_update(update, self.coach)
         self.poses.append(reindexed(pose, k))
         self.measurements.append(m)
-        self.luma.append(float(frame.rgb[::8, ::8].mean()))  # brightness check, as analyze does
+        self.luma.append(picture.scene_luma(frame.rgb, pose.mask, step=8))  # brightness check, as analyze does
         if self.recorder is not None:
             self.recorder.put(frame.rgb, frame.time_s)
         if not self.draw:

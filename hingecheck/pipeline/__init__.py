@@ -5,7 +5,6 @@ tracks reps per shot and decides what each shot supports, ``run`` puts them toge
 """
 
 from hingecheck.pipeline.measure import (
-    DARK_LUMA,
     MIN_DETECTION_RATE_OK,
     AnalyzeOptions,
     Measured,
@@ -18,7 +17,6 @@ from hingecheck.pipeline.run import analyze, error_result
 from hingecheck.pipeline.shots import Shot, analyse_shots, apply_quality, join_series
 
 __all__ = [
-    "DARK_LUMA",
     "MIN_DETECTION_RATE_OK",
     "AnalyzeOptions",
     "Measured",

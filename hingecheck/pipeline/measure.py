@@ -37,7 +37,6 @@ from hingecheck.result import OutputOptions
 ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
 
 MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the clip is not analysable
-DARK_LUMA = 45.0  # mean frame luma (0–255) below which MediaPipe's mask and landmarks degrade
 
 
 @dataclass
@@ -145,13 +144,14 @@ def measure_video(
         previous_hist = hist
         if hist_diff[-1] > cfg.cut_min_diff:  # probably a cut (confirmed later by find_cuts): facing anew
             measurer.new_shot()
-        pose = uncrop_pose(estimator.process(frame), area)  # ... and the outputs stay in full-frame pixels
+        found = estimator.process(frame)
+        pose = uncrop_pose(found, area)  # ... and the outputs stay in full-frame pixels
         m = measurer.measure(pose)
         measurements.append(m)
         outline.append(_outline_of(m, pose))
         leg_vis.append(_leg_visibility(pose))
         poses.append(pose.without_mask())
-        luma.append(float(frame.rgb[::4, ::4].mean()))
+        luma.append(picture.scene_luma(frame.rgb, found.mask))
         if crowd is not None:
             crowd.look(frame)
         if progress:
@@ -258,7 +258,7 @@ def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_
                 "lit from the front, for the whole set.",
             )
         )
-    if measured.luma and float(np.median(measured.luma)) < DARK_LUMA:
+    if measured.luma and float(np.median(measured.luma)) < picture.DARK_LUMA:
         warnings.append(
             Warning_(
                 "too_dark",

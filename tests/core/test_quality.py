@@ -313,3 +313,35 @@ def test_live_coach_withholds_lumbar_cues_when_the_camera_is_turned(turned):
         assert TAKEOVER in coach.verdicts_withheld
     else:
         assert TAKEOVER in codes and coach.verdicts_withheld == {}
+
+
+# ---------------------------------------------------------------- brightness
+
+
+def _scene(person_luma: int, wall_luma: int) -> tuple[np.ndarray, np.ndarray]:
+    rgb = np.full((80, 60, 3), wall_luma, np.uint8)
+    mask = np.zeros((80, 60), np.float32)
+    mask[20:70, 25:40] = 1.0
+    rgb[mask >= 0.5] = person_luma
+    return rgb, mask
+
+
+def test_a_lit_person_before_a_dark_wall_is_not_a_dark_scene():
+    rgb, mask = _scene(person_luma=160, wall_luma=20)  # the picture's mean is below DARK_LUMA
+    assert rgb[::4, ::4].mean() < picture.DARK_LUMA
+    assert picture.scene_luma(rgb, mask) == 160.0
+
+
+def test_a_backlit_person_stands_out_against_the_bright_sky():
+    rgb, mask = _scene(person_luma=25, wall_luma=200)
+    assert picture.scene_luma(rgb, mask) == 200.0
+
+
+def test_a_dark_person_in_a_dark_room_is_a_dark_scene():
+    rgb, mask = _scene(person_luma=35, wall_luma=20)
+    assert picture.scene_luma(rgb, mask) == 35.0 < picture.DARK_LUMA
+
+
+def test_without_a_person_the_whole_picture_is_measured():
+    rgb, mask = _scene(person_luma=160, wall_luma=30)
+    assert picture.scene_luma(rgb, None) == picture.scene_luma(rgb, np.zeros_like(mask)) == rgb[::4, ::4].mean()
