@@ -71,6 +71,12 @@ class RepConfig:
     end_deg: float = setting(8.0, "back below this: the return has reached the top (hysteresis against start_deg)")
     min_depth_deg: float = setting(20.0, "a candidate becomes a rep once this deep ...")
     min_descent_s: float = setting(0.2, "... and at least this long after it left standing (a pose glitch is shorter)")
+    min_trunk_deg: float = setting(
+        10.0,
+        "... and the trunk (hip→shoulder landmarks) has inclined this far from standing: every hinge inclines it "
+        "(the shallowest real lifts 30–45°), an outline glitch that moves the hip drive alone does not (a phantom "
+        "0.4 s rep on a real clip: outline hip 28°, learned hip −1°, trunk 2°)",
+    )
     return_min_deg: float = setting(
         6.0,
         "the return is confirmed once the drive has dropped this far below its peak ...",

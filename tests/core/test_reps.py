@@ -312,3 +312,18 @@ def test_a_rep_the_clip_cuts_before_it_comes_back_up_is_counted_but_not_judged()
     assert [(r.partial, r.fault_codes) for r in reps] == [(True, [])]
     whole = Timeline().stand(1.0).move(1.6, hip=32, lumbar=38, knee=10).hold(0.5).move(1.2).stand(1.0).series()
     assert [r.fault_codes for r in analyse_reps(whole, SETTINGS)] == [["spinal_flexion_takeover"]]
+
+
+def _hip_dip_with_trunk(trunk_deg: float) -> AngleSeries:
+    """The hip drive dips 30° and back while the trunk inclines only ``trunk_deg`` (the pelvis tilt cancelled)."""
+    tl = Timeline(fps=FPS).stand(1.0)
+    tl.rep(0.8, 0.3, 0.8, hip=30, trunk_extra=trunk_deg - 30).stand(1.0)
+    return tl.series()
+
+
+def test_a_drive_that_dips_without_the_trunk_is_no_rep():
+    # an outline glitch moves the hip drive alone (a real clip: outline hip 28°, trunk 2°); every hinge inclines the
+    # trunk, so a candidate becomes a rep only once the trunk has inclined min_trunk_deg (10°) as well
+    assert len(analyse_reps(_hip_dip_with_trunk(11.0), SETTINGS)) == 1
+    assert analyse_reps(_hip_dip_with_trunk(9.0), SETTINGS) == []
+    assert analyse_reps(_hip_dip_with_trunk(0.0), SETTINGS) == []

@@ -246,9 +246,16 @@ class RepTracker:
             self._cur = None
             self.state = State.STANDING
             return []
-        if e[2] - cur.baseline >= self.cfg.min_depth_deg and e[1] - cur.start_s >= self.cfg.min_descent_s:
+        deep = e[2] - cur.baseline >= self.cfg.min_depth_deg and e[1] - cur.start_s >= self.cfg.min_descent_s
+        if deep and self._trunk_inclined(cur):
             return self._confirm(partial=cur.partial_start)
         return []
+
+    def _trunk_inclined(self, cur: ActiveRep) -> bool:
+        """The trunk has inclined ``min_trunk_deg`` from standing somewhere in the candidate: a drive deep without it
+        is a glitch of the outline fit, not a hinge."""
+        rises = [cur.frames.rise("trunk", k) for k in range(len(cur.frames))]
+        return max((r for r in rises if finite(r)), default=-math.inf) >= self.cfg.min_trunk_deg
 
     def _on_descent(self, e: Entry) -> list[Event]:
         cur = self._cur
