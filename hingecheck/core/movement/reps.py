@@ -254,8 +254,7 @@ class RepTracker:
     def _trunk_inclined(self, cur: ActiveRep) -> bool:
         """The trunk has inclined ``min_trunk_deg`` from standing somewhere in the candidate: a drive deep without it
         is a glitch of the outline fit, not a hinge."""
-        rises = [cur.frames.rise("trunk", k) for k in range(len(cur.frames))]
-        return max((r for r in rises if finite(r)), default=-math.inf) >= self.cfg.min_trunk_deg
+        return bool(np.any(cur.frames.array("trunk") >= self.cfg.min_trunk_deg))  # NaN: not inclined
 
     def _on_descent(self, e: Entry) -> list[Event]:
         cur = self._cur
