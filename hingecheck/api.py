@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hingecheck.core.errors import HingecheckError
+from hingecheck.core.errors import HingecheckError, OutputError
+from hingecheck.io.sinks import writable_dir
 from hingecheck.pipeline import AnalyzeOptions, ProgressCallback, error_result
 from hingecheck.pipeline import analyze as run_pipeline
 from hingecheck.result import AnalysisResult
@@ -71,6 +72,10 @@ def analyze_to_dir(
     summary.json always carries the honest status, so batch work continues past a bad file. Used by
     ``hingecheck analyze``, ``batch`` and the portal's workers.
     """
+    out = writable_dir(Path(out_dir))  # before the work: an unwritable folder must not cost a whole analysis
     result = _analyze(Path(video_path), options or AnalyzeOptions(), progress)
-    result.save(out_dir)
+    try:
+        result.save(out)
+    except OSError as exc:  # e.g. the disk filled up while writing
+        raise OutputError(f"{out}: cannot write the outputs ({exc.strerror or exc})") from exc
     return result

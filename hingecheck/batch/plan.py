@@ -34,7 +34,7 @@ from hingecheck.batch.discovery import (
 from hingecheck.batch.store import STORED_STATUSES, RecordingKey, ResultStore
 from hingecheck.batch.worker import SOURCE_FILE, Job, JobResult
 from hingecheck.core.movement.rom import BackRange
-from hingecheck.io.sinks import atomic_open
+from hingecheck.io.sinks import atomic_open, writable_dir
 from hingecheck.pipeline import AnalyzeOptions
 
 BATCH_STATUSES = ("ok", "no_person", "not_a_video", "corrupt", "timeout", "error", "skipped_unchanged")
@@ -96,7 +96,7 @@ class Batch:
             raise BatchError(f"input folder not found: {request.indir}")
         if self.indir == self.outdir or self.indir.is_relative_to(self.outdir):
             raise BatchError("OUTDIR must not be the input folder or contain it")
-        self.outdir.mkdir(parents=True, exist_ok=True)
+        writable_dir(self.outdir)
         settings = load_settings(request.options.config_path)
         self.model = resolve_model(request.options.model_path)
         self.options = AnalyzeOptions(**{**vars(request.options), "model_path": self.model.path})

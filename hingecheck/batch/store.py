@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hingecheck.core.errors import HingecheckError
+from hingecheck.core.errors import HingecheckError, OutputError
 from hingecheck.core.types import Fault, Rep, record_columns
+from hingecheck.io.sinks import writable_dir
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: recordings, reps, faults
@@ -167,7 +168,10 @@ class ResultStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            writable_dir(self.path.parent, "database folder")
+        except OutputError as exc:
+            raise StoreError(f"results database {self.path} cannot be created: {exc}") from None
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves so every write is one explicit transaction
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)

@@ -37,3 +37,9 @@ class NoPersonError(HingecheckError):
     """No person (or too little of one) was found in the video."""
 
     status = "no_person"
+
+
+class OutputError(HingecheckError):
+    """The output folder cannot be created or written."""
+
+    status = "output_error"

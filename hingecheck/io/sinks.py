@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from hingecheck import __version__
+from hingecheck.core.errors import OutputError
 from hingecheck.core.types import FrameAngles, Rep, record_columns
 
 if TYPE_CHECKING:  # the result is the data these stages read; they sit below it
@@ -44,6 +45,19 @@ def atomic_open(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def writable_dir(path: Path, what: str = "output folder") -> Path:
+    """``path`` as a folder that exists and can be written, or an OutputError saying why not in one line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputError(f"{path}: is a file, not a folder (wanted as the {what})") from exc
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create the {what} ({exc.strerror or exc})") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: the {what} is not writable")
+    return path
 
 
 def temporary_path(path: Path) -> Path:

@@ -31,7 +31,7 @@ from hingecheck.core.types import PoseFrame, Rep, VideoFrame
 from hingecheck.io.config import load_settings
 from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, PoseEstimator, resolve_model
-from hingecheck.io.sinks import atomic_open
+from hingecheck.io.sinks import atomic_open, writable_dir
 from hingecheck.live import gui as live_gui  # first: OpenCV's GUI must load before PyAV (see live_gui)
 from hingecheck.live.audio import CuePlayer
 from hingecheck.live.capture import (
@@ -137,6 +137,9 @@ class LiveSession:
     def run(self) -> SessionOutcome:
         """Run the session to its end and write its outputs; a source that cannot open raises HingecheckError."""
         options = self.options
+        for folder in (options.record_dir, options.stats_dir):  # before the session: its outputs must have a home
+            if folder is not None:
+                writable_dir(folder, "session folder")
         source = self.open_source()  # raises a HingecheckError with one line (no camera, not a video …)
         window = self._open_window()
         try:  # one person, VIDEO mode: the fastest setting (DESIGN §7); timestamps are the capture times
@@ -149,7 +152,6 @@ class LiveSession:
         player = CuePlayer(quiet=options.quiet, note=self.note)
         recorder: RawRecorder | None = None
         if options.record_dir is not None and options.write_video:
-            options.record_dir.mkdir(parents=True, exist_ok=True)
             recorder = RawRecorder(
                 options.record_dir / ".session.partial.mp4",
                 source.info.width,

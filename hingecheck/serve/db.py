@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hingecheck.batch.store import ResultStore, StoreError, migration_statements
+from hingecheck.io.sinks import writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 def open_data_dir(data_dir: str | Path) -> sqlite3.Connection:
     """Create DIR if needed, migrate the results store and the portal tables; returns a portal connection."""
-    data = Path(data_dir)
-    data.mkdir(parents=True, exist_ok=True)
+    data = writable_dir(Path(data_dir), "data folder")
     with ResultStore(db_path(data)):  # its own migrations (user_version)
         pass
     conn = connect(db_path(data))

@@ -409,6 +409,9 @@ def test_unusable_setup_is_a_one_line_error(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "in")]) == 2
     assert main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "x.task")]) == 2
     assert "pose model not found" in capsys.readouterr().err
+    (tmp_path / "taken").write_text("a file where the outputs should go")
+    assert main(["batch", str(tmp_path / "in"), "-o", str(tmp_path / "taken")]) == 2
+    assert "is a file, not a folder (wanted as the output folder)" in capsys.readouterr().err
 
 
 def test_empty_input_folder_completes_with_an_empty_dashboard(tmp_path):

@@ -47,3 +47,14 @@ def test_a_range_test_without_a_person_is_refused_in_one_line(tmp_path):
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "no person" in lines[0] and "Traceback" not in done.stderr
     assert not db.exists()  # nothing stored
+
+
+def test_a_database_that_cannot_be_created_is_refused_before_the_analysis(tmp_path, sample_good_stoop):
+    (tmp_path / "taken").write_text("a file where the database's folder should be")
+    db = tmp_path / "taken" / "r.sqlite"
+    done = run_cli("calibrate", str(sample_good_stoop), "--client", "Ann", "--db", str(db))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"hingecheck: {tmp_path / 'taken'}: is a file, not a folder (wanted as the database folder)"
+    )

@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -54,6 +55,19 @@ def test_bad_config_is_one_line(tmp_path, sample_good_stoop):
     done = run_cli("analyze", str(sample_good_stoop), "-o", str(tmp_path / "o"), "--config", str(cfg))
     assert done.returncode != 0
     assert "unknown setting 'faults.no_such_threshold'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unwritable_output_folder_is_one_line_before_any_work(tmp_path, sample_good_stoop):
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the outputs should go")
+    t0 = time.perf_counter()
+    done = run_cli("analyze", str(sample_good_stoop), "-o", str(taken))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"hingecheck: {taken}: is a file, not a folder (wanted as the output folder)"
+    assert time.perf_counter() - t0 < 20, "refused before the video is analysed"
+    done = run_cli("analyze", str(sample_good_stoop), "-o", str(taken / "sub"))
+    assert done.returncode == 2 and "cannot create the output folder" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_models_command_verifies_the_bundle():

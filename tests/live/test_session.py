@@ -280,6 +280,17 @@ def test_source_that_is_not_a_video_fails_with_one_line(tmp_path):
     assert "not a video" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_record_folder_that_cannot_be_made_fails_with_one_line_before_the_session(sample_lowback, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the recording should go")
+    for flag, where in (("--record", taken), ("--stats-dir", taken / "stats")):
+        proc = _run_cli("--source", str(sample_lowback), flag, str(where), "--no-window", "--quiet")
+        assert proc.returncode == 2
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"hingecheck: {where}"), proc.stderr
+        assert "Traceback" not in proc.stderr + proc.stdout
+
+
 def test_window_request_without_a_display_runs_headless_with_a_note(sample_lowback, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     proc = _run_cli(

@@ -72,6 +72,13 @@ def test_bad_serve_settings_fail_in_one_line(tmp_path, capsys, bad):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_a_data_folder_that_cannot_be_made_fails_in_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file where the data folder's parent should be")
+    assert main(["serve", "--data", str(tmp_path / "taken" / "data")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot create the data folder" in err[0], err
+
+
 def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path):
     from hingecheck.serve.config import ServeConfigError, load_config
     from hingecheck.serve.dispatcher import Dispatcher
