@@ -110,7 +110,6 @@ class StillnessDetector:
         self.start_time_s = 0.0
         self.last_time_s = 0.0
         self._trunk: list[float] = []
-        self._thigh: list[float] = []
         self._hip0: np.ndarray | None = None
 
     @property
@@ -128,17 +127,13 @@ class StillnessDetector:
         hip = _hip_mid(pose)
         if self.start is not None:
             assert hip is not None and self._hip0 is not None  # usable frames are detected
-            tol = self.cfg.still_tolerance_deg
+            # trunk and hip centre, not the thigh: the knee landmark can jump 10–40 px between frames of a still
+            # stand (a plate or a kettlebell at the knee), and a knee bend moves the hip centre (analyze's stand
+            # falls back to the trunk alone for the same reason, calibration.reference_frames)
             moved = float(np.linalg.norm(hip - self._hip0)) / _body_height_px(pose)
-            thigh_ok = not np.isfinite(m.thigh_deg) or abs(m.thigh_deg - float(np.median(self._thigh))) <= tol
-            if (
-                abs(m.trunk_deg - float(np.median(self._trunk))) <= tol
-                and thigh_ok
-                and moved <= self.cfg.still_shift_frac
-            ):
+            still_trunk = abs(m.trunk_deg - float(np.median(self._trunk))) <= self.cfg.still_tolerance_deg
+            if still_trunk and moved <= self.cfg.still_shift_frac:
                 self._trunk.append(m.trunk_deg)
-                if np.isfinite(m.thigh_deg):
-                    self._thigh.append(m.thigh_deg)
                 self.last_time_s = m.time_s
                 return True
             self.reset()
@@ -151,7 +146,6 @@ class StillnessDetector:
         self.start = position
         self.start_time_s = self.last_time_s = m.time_s
         self._trunk = [m.trunk_deg]
-        self._thigh = [m.thigh_deg] if np.isfinite(m.thigh_deg) else []
         self._hip0 = _hip_mid(pose)
 
 

@@ -290,9 +290,9 @@ class LiveConfig:
     )
     still_tolerance_deg: float = setting(
         3.0,
-        '"Still": trunk and thigh within this many degrees of the stand\'s median, hip-centre shift below '
-        "this share of body height (nose→ankle). Quiet standing sways ~1° (breathing/postural sway), so 3° is"
-        " loose.",
+        '"Still": the trunk within this many degrees of the stand\'s median, hip-centre shift below this share '
+        "of body height (nose→ankle); not the thigh, whose knee landmark can jump behind a plate or a kettlebell "
+        "(a knee bend moves the hip centre). Quiet standing sways ~1° (breathing/postural sway), so 3° is loose.",
     )
     still_shift_frac: float = setting(
         0.04,

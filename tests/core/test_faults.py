@@ -119,6 +119,21 @@ def test_lockout_hyperextension():
     assert codes(GOOD_DEEP) == [[]]
 
 
+def test_a_drive_jumping_in_a_lean_back_does_not_cut_the_lockout_short():
+    """The outline fit's hip (the drive) can jump in a lean back (a bar at the hips: 0 → 15° between frames on a
+    rendered body). A next rep begins only with the trunk inclined forwards as well, so the lean is still judged."""
+    lean = one_rep([(1.4, dict(hip=75, lumbar=4, knee=15))], back=[(1.0, dict(trunk_extra=-14, lumbar=-6)), (0.6, {})])
+    s = lean.series()
+    crossing = int(np.flatnonzero((s.time_s > 3.0) & (s.hip_flexion_deg <= 8.0))[0])  # the return ends (end_deg)
+    leaning = np.zeros(len(s), bool)
+    leaning[crossing + 3 :] = s.trunk_inclination_deg[crossing + 3 :] <= -3.0  # once the lockout has begun
+    assert leaning.sum() > 15
+    s.hip_flexion_deg[leaning] = 14.0  # above the drive's start_deg (10°) from the lockout's first frames on
+    assert [r.fault_codes for r in analyse_reps(s, SETTINGS)] == [["lockout_hyperextension"]]
+    s.trunk_inclination_deg[leaning] = 4.0  # the trunk forwards too: a next rep beginning ends the lockout
+    assert [r.fault_codes for r in analyse_reps(s, SETTINGS)] == [[]]
+
+
 def test_knee_dominant():
     squat = one_rep([(1.4, dict(hip=95, lumbar=5, knee=100))])
     rdl = one_rep([(1.4, dict(hip=85, lumbar=4, knee=30))])

@@ -305,11 +305,14 @@ class RepTracker:
     def _on_lockout(self, e: Entry) -> list[Event]:
         cur = self._cur
         assert cur is not None
-        if e[2] >= self.baseline + self.cfg.start_deg:  # next rep began before the lockout window ended
+        i = len(cur.frames) - 1
+        # the next rep began before the lockout window ended, once the trunk has also left standing forwards: every
+        # hinge inclines it, and in a lean back the outline fit's hip (the drive) can jump 15° between frames (a
+        # rendered bar body: its lean back was cut off after 0.07 s and never judged)
+        if e[2] >= self.baseline + self.cfg.start_deg and cur.frames.rise("trunk", i) >= self.cfg.standing_tol_deg:
             events = self._close(partial=False, end_i=self._end_index(cur))
             self.state = State.STANDING
             return events + self._on_standing(e)
-        i = len(cur.frames) - 1
         events = self._judge(i, "lockout")
         # a lean back past standing keeps the lockout open (it is judged there, and it is not standing), up to
         # lockout_max_s after the top was reached
