@@ -108,3 +108,51 @@ def test_withheld_verdicts_end_to_end(barred_turned):
     assert summary["shots"][0]["verdicts_withheld"] == summary["verdicts_withheld"]
     html = (out / "report.html").read_text()
     assert "Not judged in this video" in html and "from side-on" in html
+
+
+def _cards_around(sample: Path, path: Path, before_s: float, after_s: float) -> Path:
+    """``sample`` between plain title cards (no person), as a coaching channel edits its clips."""
+    with VideoReader(sample) as reader:
+        frames = [(f.rgb, f.time_s) for f in reader]
+        fps = reader.info.fps
+    card = np.full_like(frames[0][0], 200)
+    n_before, n_after = round(before_s * fps), round(after_s * fps)
+    writer = VideoWriter(path, card.shape[1], card.shape[0], fps)
+    for i in range(n_before):
+        writer.write(card, i / fps)
+    for rgb, t in frames:
+        writer.write(rgb, n_before / fps + t)
+    end = n_before / fps + frames[-1][1]
+    for i in range(1, n_after + 1):
+        writer.write(card, end + i / fps)
+    writer.close()
+    return path
+
+
+def test_a_lift_between_title_cards_is_analysed(sample_lowback, tmp_path):
+    """The person is on 37 % of the frames, but throughout 10.5 s of them: that is a lift to analyse (the reps of
+    the sample, its verdicts), with the warning that the person was not always found."""
+    path = _cards_around(sample_lowback, tmp_path / "cards.mp4", before_s=6.0, after_s=12.0)
+    result = analyze(path, AnalyzeOptions(write_video=False))
+    assert result.ok, result.message
+    assert 0.3 < result.detection_rate < 0.4
+    assert "person_not_always_found" in {w.code for w in result.warnings}
+    assert [sorted(r.fault_codes) for r in result.reps] == [sorted(r["labels"]) for r in _labels(sample_lowback)]
+
+
+def test_a_person_seen_only_in_glimpses_is_too_little():
+    """Found on a third of the frames but never for MIN_FOUND_STRETCH_S at a time, or on no frame: not analysed."""
+    from hingecheck.core.types import PoseFrame
+    from hingecheck.pipeline import too_little_person
+
+    def poses(found: list[bool]) -> list[PoseFrame]:
+        return [PoseFrame(i, i / 30, 640, 480, f) for i, f in enumerate(found)]
+
+    glimpses = poses([i % 3 == 0 for i in range(900)])
+    assert too_little_person(glimpses) == (
+        "a person was found in only 33% of the frames, at most 0.0 s at a time: too little to analyse"
+    )
+    assert too_little_person(poses([False] * 90), "session") == "no person was found in the session"
+    for stretch_frames, enough in ((88, False), (92, True)):  # 2.9 s and 3.0 s of 10 s
+        assert (too_little_person(poses([i < stretch_frames for i in range(300)])) is None) == enough
+    assert too_little_person(poses([i % 2 == 0 for i in range(300)])) is None  # half the frames: enough

@@ -26,7 +26,7 @@ from hingecheck.core.settings import Settings
 from hingecheck.core.types import AngleSeries, FrameAngles, PoseFrame, Rep, VideoInfo, Warning_
 from hingecheck.io.pose import ModelInfo
 from hingecheck.io.video import VideoWriter
-from hingecheck.pipeline import MIN_DETECTION_RATE_OK, AnalyzeOptions, Measured, capture_warnings
+from hingecheck.pipeline import AnalyzeOptions, Measured, capture_warnings, too_little_person
 from hingecheck.report.outputs import write_outputs
 from hingecheck.result import AnalysisResult
 
@@ -131,13 +131,10 @@ def build_session_result(
     measured = Measured(poses, measurements, luma, decode_errors)
     detection_rate = result.detection_rate
     result.warnings = capture_warnings(measured, detection_rate)
-    if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
+    too_little = too_little_person(poses, "session")
+    if too_little is not None:
         result.status = "no_person"
-        result.message = (
-            "no person was found in the session"
-            if detection_rate == 0.0
-            else f"a person was found in only {detection_rate:.0%} of the frames: too little to analyse"
-        )
+        result.message = too_little
         result.reps = []
         return result
     result.warnings += calibration_warnings + assess_view(measurements, poses)

@@ -5,19 +5,18 @@ tracks reps per shot and decides what each shot supports, ``run`` puts them toge
 """
 
 from hingecheck.pipeline.measure import (
-    MIN_DETECTION_RATE_OK,
     AnalyzeOptions,
     Measured,
     ProgressCallback,
     angles_from,
     capture_warnings,
     measure_video,
+    too_little_person,
 )
 from hingecheck.pipeline.run import analyze, error_result
 from hingecheck.pipeline.shots import Shot, analyse_shots, apply_quality, join_series
 
 __all__ = [
-    "MIN_DETECTION_RATE_OK",
     "AnalyzeOptions",
     "Measured",
     "ProgressCallback",
@@ -30,4 +29,5 @@ __all__ = [
     "error_result",
     "join_series",
     "measure_video",
+    "too_little_person",
 ]

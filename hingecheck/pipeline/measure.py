@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -14,6 +14,7 @@ import numpy as np
 from hingecheck.core import picture, quality
 from hingecheck.core.filters import smooth_series
 from hingecheck.core.kinematics import Calibration, FrameMeasurement, SagittalMeasurer, calibrate
+from hingecheck.core.kinematics.calibration import true_runs
 from hingecheck.core.kinematics.lumbopelvic import LearnedReader
 from hingecheck.core.kinematics.sagittal import dorsal_unit
 from hingecheck.core.movement.rom import BackRange
@@ -36,7 +37,10 @@ from hingecheck.result import OutputOptions
 
 ProgressCallback = Callable[[int, float], None]  # (frames done, seconds of video done)
 
-MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the clip is not analysable
+MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the clip is not analysable ...
+# ... unless the person was found throughout a stretch this long: an edited clip (a coaching channel's) can hold
+# its lift in 9 s of 26, between title cards and logos
+MIN_FOUND_STRETCH_S = 3.0
 
 
 @dataclass
@@ -243,6 +247,25 @@ def learned_reader(
     if settings.reading.method != "learned" or not calibration.found:
         return None
     return LearnedReader.for_reference(load_model(), measurements, calibration.reference_positions, settings.reading)
+
+
+def too_little_person(poses: Sequence[PoseFrame], source: str = "video") -> str | None:
+    """Why ``poses`` hold too little of a person to analyse (None: enough): nobody at all, or a person on fewer
+    than MIN_DETECTION_RATE_OK of the frames with no stretch of MIN_FOUND_STRETCH_S found throughout."""
+    detected = np.array([p.detected for p in poses], bool)
+    if not detected.any():
+        return f"no person was found in the {source}"
+    rate = float(detected.mean())
+    if rate >= MIN_DETECTION_RATE_OK:
+        return None
+    t = np.array([p.time_s for p in poses], float)
+    longest_s = max(t[b] - t[a] for a, b in true_runs(detected))
+    if longest_s >= MIN_FOUND_STRETCH_S:
+        return None
+    return (
+        f"a person was found in only {rate:.0%} of the frames, at most {longest_s:.1f} s at a time: too little to "
+        "analyse"
+    )
 
 
 def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_]:

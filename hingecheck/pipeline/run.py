@@ -16,12 +16,12 @@ from hingecheck.io.config import load_settings
 from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, configured_num_poses, resolve_model
 from hingecheck.pipeline.measure import (
-    MIN_DETECTION_RATE_OK,
     AnalyzeOptions,
     ProgressCallback,
     _measure_pass,
     capture_warnings,
     finite_or_none,
+    too_little_person,
 )
 from hingecheck.pipeline.shots import analyse_shots, apply_quality, join_series
 from hingecheck.result import AnalysisResult
@@ -87,13 +87,10 @@ def analyze(
         "n_lockouts": calibration.n_lockouts,
     }
     result.warnings = capture_warnings(measured, detection_rate)
-    if detection_rate == 0.0 or detection_rate < MIN_DETECTION_RATE_OK:
+    too_little = too_little_person(measured.poses)
+    if too_little is not None:
         result.status = NoPersonError.status
-        result.message = (
-            "no person was found in the video"
-            if detection_rate == 0.0
-            else f"a person was found in only {detection_rate:.0%} of the frames: too little to analyse"
-        )
+        result.message = too_little
         result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
         return result
     result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
