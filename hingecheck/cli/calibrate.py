@@ -37,9 +37,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from hingecheck.io.sinks import writable_dir
 
     options = {k: v for k, v in analysis_option_values(args).items() if k not in ("config_path", "write_video")}
-    writable_dir(
-        Path(args.db).parent, "database folder"
-    )  # before the analysis: a database with no home must not cost one
+    writable_dir(Path(args.db).parent, "database folder")  # before the analysis: a database needs a home
     result = analyze(args.video, config=args.config, **{**options, "write_video": False})
     if not result.ok or result.frames is None:
         print(f"hingecheck: the range test could not be analysed: {result.message or result.status}", file=sys.stderr)
