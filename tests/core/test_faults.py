@@ -134,6 +134,22 @@ def test_a_drive_jumping_in_a_lean_back_does_not_cut_the_lockout_short():
     assert [r.fault_codes for r in analyse_reps(s, SETTINGS)] == [[]]
 
 
+def test_a_lean_back_reports_its_deepest_lean_so_a_turned_camera_keeps_it():
+    """Raised on the arch (lumbar −14°, trunk 5.6° back at the run's first frame) while the trunk goes on leaning
+    12° back: the fault's numbers are the run's deepest lean, and where the outline cannot be trusted (lumbar
+    verdicts withheld) the lean alone keeps it (≥ lockout_lean_back_deg, 8°); the onset's 5.6° dropped it."""
+    from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
+
+    tl = one_rep([(1.4, dict(hip=75, lumbar=4, knee=15))], back=[(1.0, dict(trunk_extra=4, lumbar=-16)), (0.6, {})])
+    s = tl.series()
+    fault = next(f for r in analyse_reps(s, SETTINGS) for f in r.faults if f.code == "lockout_hyperextension")
+    onset = int(np.searchsorted(s.time_s, fault.time_s))
+    assert -s.trunk_inclination_deg[onset] < 8.0 <= fault.details["lean_back_deg"]
+    turned = VerdictSupport(lockout_lean_min_deg=SETTINGS.faults.lockout_lean_back_deg)
+    turned.withhold_codes(LUMBAR_CODES, "camera about 30° from side-on")
+    assert turned.keeps(fault.code, fault.details)
+
+
 def test_knee_dominant():
     squat = one_rep([(1.4, dict(hip=95, lumbar=5, knee=100))])
     rdl = one_rep([(1.4, dict(hip=85, lumbar=4, knee=30))])

@@ -10,6 +10,8 @@ import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hingecheck.core.settings import ExerciseProfile, FaultConfig
 
 if TYPE_CHECKING:
@@ -281,8 +283,16 @@ class LockoutHyperextension(Rule):
         return lean or (arch and lum <= -self.cfg.lockout_lumbar_extension_deg)
 
     def details(self, judge: FaultJudge, frames: RepFrames, at: int) -> dict[str, float | None]:
-        """The numbers of the fault at ``at``: lean back and low-back extension."""
-        return {"lean_back_deg": -frames.rise("trunk", at), "lumbar_extension_deg": -frames.rise("lumbar", at)}
+        """The numbers of the fault: lean back and low-back extension where the trunk leaned back furthest in the
+        run that raised it (from ``at`` to now). At the run's first frame the lean has only just begun (7° of a
+        10° lean on a rendered body), and where the outline cannot be trusted the lean alone decides whether the
+        fault is reported (quality.VerdictSupport.keeps)."""
+        trunk = frames.array("trunk")[at:]
+        deepest = at + int(np.nanargmin(trunk)) if np.isfinite(trunk).any() else at
+        return {
+            "lean_back_deg": -frames.rise("trunk", deepest),
+            "lumbar_extension_deg": -frames.rise("lumbar", deepest),
+        }
 
 
 def make_rules(
