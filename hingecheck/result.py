@@ -54,6 +54,7 @@ class AnalysisResult:
     verdicts_withheld: dict[str, str] = field(default_factory=dict)
     shots: list[dict[str, Any]] = field(default_factory=list)  # per shot of an edited clip (one when uncut)
     picture_area: dict[str, int] | None = None  # the picture inside black bars, when there were bars
+    zoom_area: dict[str, int] | None = None  # the crop around a small person the pose was found in, when used
 
     @property
     def frames(self) -> AngleSeries | None:

@@ -156,3 +156,42 @@ def test_a_person_seen_only_in_glimpses_is_too_little():
     for stretch_frames, enough in ((88, False), (92, True)):  # 2.9 s and 3.0 s of 10 s
         assert (too_little_person(poses([i < stretch_frames for i in range(300)])) is None) == enough
     assert too_little_person(poses([i % 2 == 0 for i in range(300)])) is None  # half the frames: enough
+
+
+def _far_away(sample: Path, path: Path, scale: float) -> Path:
+    """``sample`` shrunk into a 1280×720 picture with a mottled grey wall around it: a lifter filmed from across the
+    room (about a third of the picture's height)."""
+    from PIL import Image
+
+    wall = np.random.default_rng(0).integers(110, 150, (720 // 16, 1280 // 16, 3), dtype=np.uint8)
+    wall = wall.repeat(16, axis=0).repeat(16, axis=1)
+    with VideoReader(sample) as reader:
+        writer = VideoWriter(path, 1280, 720, reader.info.fps)
+        for frame in reader:
+            small = Image.fromarray(frame.rgb)
+            small = np.asarray(small.resize((round(small.width * scale), round(small.height * scale))))
+            canvas = wall.copy()
+            canvas[60 : 60 + small.shape[0], 500 : 500 + small.shape[1]] = small
+            writer.write(canvas, frame.time_s)
+    writer.close()
+    return path
+
+
+def test_a_small_person_is_looked_for_again_in_a_crop_around_them(sample_lowback, tmp_path):
+    """MediaPipe misses a small person on some frames of the whole picture; in a crop around where they were found
+    it finds them on every frame, and the sample's verdicts come out (with the advice to film closer)."""
+    path = _far_away(sample_lowback, tmp_path / "far.mp4", 0.8)
+    base = Settings()
+    one_look = dataclasses.replace(base, quality=dataclasses.replace(base.quality, zoom_below_detection=0.0))
+    whole = analyze(path, AnalyzeOptions(write_video=False), settings=one_look)
+    assert whole.zoom_area is None and whole.detection_rate < base.quality.zoom_below_detection
+    result = analyze(path, AnalyzeOptions(write_video=False))
+    assert result.ok, result.message
+    area = result.zoom_area
+    assert area is not None and area["x0"] >= 500 - 60 and area["y1"] <= 60 + 400 + 40  # around the person
+    assert result.detection_rate >= 0.99 and result.detection_rate > whole.detection_rate
+    assert "person_small" in {w.code for w in result.warnings}
+    assert [sorted(r.fault_codes) for r in result.reps] == [sorted(r["labels"]) for r in _labels(sample_lowback)]
+    result.save(tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["video"]["zoom_area"] == area and summary["video"]["picture_area"] is None

@@ -1,4 +1,5 @@
-"""The picture itself: black pillar/letter-box bars, cuts between shots, brightness (pure numbers in, decisions out)."""
+"""The picture itself: black pillar/letter-box bars, a person small in it, cuts between shots, brightness (pure numbers
+in, decisions out)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,41 @@ def find_picture_area(
     x1 -= (x1 - x0) % 2
     y1 -= (y1 - y0) % 2
     return PictureArea(x0, y0, x1, y1, w, h)
+
+
+# ---------------------------------------------------------------- a small person
+
+
+def person_area(
+    boxes_px: np.ndarray, picture: PictureArea, detection_rate: float, cfg: QualityConfig | None = None
+) -> PictureArea | None:
+    """The part of the picture to give MediaPipe again when the person is small in it and often missed (None: the
+    whole picture stays).
+
+    ``boxes_px`` holds the landmark boxes (x0, y0, x1, y1) of the frames where the person was found. MediaPipe's
+    person detector sees the whole picture at 224 px: a lifter filling a third of a phone picture's height from
+    across the gym is lost on a third to a half of the frames, and found on nearly all of them in a crop around
+    where they were (measured on two real clips: 66 → 100 %, 90 → 95 %). A person filling more of the picture
+    gains nothing (two real clips lost 10–25 % of their frames to such a crop). The area is the 5–95th centile
+    box of the person, padded by ``zoom_pad_share`` of its height each side, within the picture.
+    """
+    cfg = cfg or QualityConfig()
+    boxes = np.asarray(boxes_px, float).reshape(-1, 4)
+    if detection_rate >= cfg.zoom_below_detection or len(boxes) < 2:
+        return None
+    x0, y0 = np.percentile(boxes[:, 0], 5), np.percentile(boxes[:, 1], 5)
+    x1, y1 = np.percentile(boxes[:, 2], 95), np.percentile(boxes[:, 3], 95)
+    height = y1 - y0
+    if not height > 0 or height >= cfg.zoom_max_person_share * (picture.y1 - picture.y0):
+        return None
+    pad = cfg.zoom_pad_share * height
+    ax0, ay0 = int(max(picture.x0, np.floor(x0 - pad))), int(max(picture.y0, np.floor(y0 - pad)))
+    ax1, ay1 = int(min(picture.x1, np.ceil(x1 + pad))), int(min(picture.y1, np.ceil(y1 + pad)))
+    ax1 -= (ax1 - ax0) % 2  # even sizes, as for the bars
+    ay1 -= (ay1 - ay0) % 2
+    if ax1 - ax0 < 16 or ay1 - ay0 < 16:
+        return None
+    return PictureArea(ax0, ay0, ax1, ay1, picture.width, picture.height)
 
 
 # ---------------------------------------------------------------- scene cuts

@@ -5,6 +5,7 @@ histogram differences, landmark visibility, the back's outline); the functions h
 decisions:
 
 - ``find_picture_area``: black pillar/letter-box bars of a phone clip → the picture MediaPipe should see.
+- ``person_area``: a person small in the picture and often missed → a crop around them for a second look.
 - ``histogram_difference`` / ``find_cuts`` / ``shots_from_cuts``: scene cuts of an edited clip → shots, each
   analysed on its own (its own standing reference; reps never span a cut).
 - ``outline_shape`` / ``assess_outline``: the back's outline standing off the body or bridging the lumbar hollow

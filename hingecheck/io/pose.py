@@ -245,7 +245,8 @@ class PoseEstimator:
 
 
 def crop_frame(frame: VideoFrame, area: PictureArea) -> VideoFrame:
-    """The picture inside black bars (``area``): what MediaPipe is given for a pillar- or letter-boxed clip."""
+    """The part of the frame in ``area`` (the picture inside black bars, or a crop around a small person): what
+    MediaPipe is given."""
     if not area.cropped:
         return frame
     rgb = np.ascontiguousarray(frame.rgb[area.y0 : area.y1, area.x0 : area.x1])

@@ -158,6 +158,8 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
             "creation_time": video.creation_time,
             # black pillar/letter-box bars: the pose was found on this part of the frame (pixels; null: none)
             "picture_area": result.picture_area,
+            # a person small in the picture and often missed: the pose was found in this crop around them (null: not)
+            "zoom_area": result.zoom_area,
         },
         "shots": result.shots,
         "frames": result.n_frames,

@@ -76,6 +76,21 @@ class Measured:
     outline: list[quality.OutlineShape | None] = field(default_factory=list)  # the back's outline vs landmarks
     leg_vis: list[float] = field(default_factory=list)  # how well the better-seen knee and ankle are seen
     area: picture.PictureArea | None = None  # the picture inside black bars (None: not looked for)
+    zoom: picture.PictureArea | None = None  # the crop around a small person MediaPipe was given (None: the picture)
+
+    @property
+    def detection_rate(self) -> float:
+        """Share of the frames with the person found (0 for no frames)."""
+        return float(np.mean([p.detected for p in self.poses])) if self.poses else 0.0
+
+    def person_boxes(self) -> np.ndarray:
+        """The person's landmark box (x0, y0, x1, y1; full-frame pixels) on each frame they were found."""
+        boxes = [
+            (*p.landmarks_px.min(axis=0), *p.landmarks_px.max(axis=0))
+            for p in self.poses
+            if p.detected and p.landmarks_px is not None
+        ]
+        return np.array(boxes, float).reshape(-1, 4)
 
     def part(self, start: int, stop: int) -> Measured:
         """The frames start..stop-1 (one shot of an edited clip)."""
@@ -88,6 +103,7 @@ class Measured:
             self.outline[start:stop],
             self.leg_vis[start:stop],
             self.area,
+            self.zoom,
         )
 
 
@@ -127,8 +143,10 @@ def measure_video(
     progress: ProgressCallback | None,
     crowd: CrowdSampler | None = None,
     quality_cfg: QualityConfig | None = None,
+    zoom: picture.PictureArea | None = None,
 ) -> Measured:
-    """Decode the video and measure every frame: pose, angles, outline, brightness, picture checks."""
+    """Decode the video and measure every frame: pose, angles, outline, brightness, picture checks. MediaPipe is
+    given the picture inside any black bars, or ``zoom`` (a crop around a small person) when given."""
     cfg = quality_cfg or QualityConfig()
     poses: list[PoseFrame] = []
     measurements: list[FrameMeasurement] = []
@@ -139,9 +157,10 @@ def measure_video(
     frames = iter(reader)
     head = list(islice(frames, max(cfg.bar_sample_frames, 1)))
     area = picture_area(head, cfg)
+    seen = zoom or area
     previous_hist: np.ndarray | None = None
     for full in chain(head, frames):
-        frame = crop_frame(full, area)  # MediaPipe sees the picture, not the bars
+        frame = crop_frame(full, seen)  # MediaPipe sees the picture, not the bars
         # every 4th pixel is plenty for a colour histogram (scene cuts) and a brightness check
         hist = picture.colour_histogram(frame.rgb)
         hist_diff.append(picture.histogram_difference(previous_hist, hist))
@@ -149,7 +168,7 @@ def measure_video(
         if hist_diff[-1] > cfg.cut_min_diff:  # probably a cut (confirmed later by find_cuts): facing anew
             measurer.new_shot()
         found = estimator.process(frame)
-        pose = uncrop_pose(found, area)  # ... and the outputs stay in full-frame pixels
+        pose = uncrop_pose(found, seen)  # ... and the outputs stay in full-frame pixels
         m = measurer.measure(pose)
         measurements.append(m)
         outline.append(_outline_of(m, pose))
@@ -160,7 +179,7 @@ def measure_video(
             crowd.look(frame)
         if progress:
             progress(full.index + 1, full.time_s)
-    return Measured(poses, measurements, luma, list(reader.report.errors), hist_diff, outline, leg_vis, area)
+    return Measured(poses, measurements, luma, list(reader.report.errors), hist_diff, outline, leg_vis, area, zoom)
 
 
 def picture_area(frames: list[VideoFrame], cfg: QualityConfig) -> picture.PictureArea:
@@ -205,6 +224,7 @@ def _measure_pass(
     crowd_check: bool,
     quality_cfg: QualityConfig | None = None,
     with_crop: bool = True,
+    zoom: picture.PictureArea | None = None,
 ) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
     min_conf = pose_settings.min_confidence
     every_s = 1.0 / max(pose_settings.crowd_check_hz, 1e-3)
@@ -217,7 +237,7 @@ def _measure_pass(
     ):
         measurer = SagittalMeasurer(with_crop=with_crop)  # the crop is the learned reading's CNN input
         crowd = CrowdSampler(crowd_estimator, every_s) if crowd_check else None
-        measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg)
+        measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg, zoom)
         info = reader.info
     return measured, measurer, info, crowd.crowded_share if crowd else 0.0
 
@@ -273,6 +293,17 @@ def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_
     warnings: list[Warning_] = []
     for err in measured.decode_errors:
         warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))
+    if measured.zoom is not None:
+        area = measured.zoom
+        share = (area.y1 - area.y0) / max(area.height, 1)
+        warnings.append(
+            Warning_(
+                "person_small",
+                f"You are small in the picture, so the pose was looked for in a crop around you ({area.x1 - area.x0}×"
+                f"{area.y1 - area.y0} px, {share:.0%} of the picture's height) where it was found on more frames. "
+                "Film closer: fill at least half of the picture's height.",
+            )
+        )
     if 0 < detection_rate < 0.95:
         warnings.append(
             Warning_(

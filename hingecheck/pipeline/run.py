@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
+from hingecheck.core import picture
 from hingecheck.core.errors import HingecheckError, NoPersonError
 from hingecheck.core.kinematics import assess_view
 from hingecheck.core.movement.rom import add_range_shares, faults_for_range
@@ -25,6 +25,8 @@ from hingecheck.pipeline.measure import (
 )
 from hingecheck.pipeline.shots import analyse_shots, apply_quality, join_series
 from hingecheck.result import AnalysisResult
+
+log = logging.getLogger(__name__)
 
 
 def analyze(
@@ -52,9 +54,28 @@ def analyze(
     )
     if crowd_check and crowded_share > pose_settings.crowd_share:
         # someone else is in view: analyse again with every person in view, keeping the lifter
+        num_poses = 2
         measured, measurer, info, _ = _measure_pass(
-            video_path, options, model, pose_settings, 2, progress, False, settings.quality, learned
+            video_path, options, model, pose_settings, num_poses, progress, False, settings.quality, learned
         )
+    zoom = (
+        picture.person_area(measured.person_boxes(), measured.area, measured.detection_rate, settings.quality)
+        if measured.area is not None
+        else None
+    )
+    if zoom is not None:
+        # a small person, often missed: MediaPipe looks again in a crop around them; the pass that finds them on
+        # more frames is kept
+        again, again_measurer, again_info, _ = _measure_pass(
+            video_path, options, model, pose_settings, num_poses, progress, False, settings.quality, learned, zoom
+        )
+        log.info(
+            "small person found on %.0f %% of frames; in a crop around them %.0f %%",
+            100 * measured.detection_rate,
+            100 * again.detection_rate,
+        )
+        if again.detection_rate > measured.detection_rate:
+            measured, measurer, info = again, again_measurer, again_info
     t_measure = time.perf_counter() - t0
 
     result = AnalysisResult(
@@ -71,7 +92,7 @@ def analyze(
         source_path=str(video_path),
         output_options=options.output_options,
     )
-    detection_rate = float(np.mean([p.detected for p in measured.poses])) if measured.poses else 0.0
+    detection_rate = measured.detection_rate
     # each shot its own standing reference; the exercise sets the squat rule
     wanted = options.exercise or settings.exercise.name
     shots, exercise = analyse_shots(measured, settings, options.calibration_s, wanted)

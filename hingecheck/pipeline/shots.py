@@ -238,6 +238,8 @@ def apply_quality(
     ]
     if measured.area is not None and measured.area.cropped:
         result.picture_area = measured.area.to_dict()
+    if measured.zoom is not None:
+        result.zoom_area = measured.zoom.to_dict()
 
 
 def rep_spans(shot: Shot) -> list[tuple[int, int]]:

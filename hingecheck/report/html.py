@@ -254,6 +254,14 @@ def _settings_rows(result: AnalysisResult) -> list[tuple[str, str]]:
         if result.picture_area:
             a = result.picture_area
             rows.append(("Black bars", f"cropped: the pose was found in x {a['x0']}–{a['x1']}, y {a['y0']}–{a['y1']}"))
+        if result.zoom_area:
+            a = result.zoom_area
+            rows.append(
+                (
+                    "Small in the picture",
+                    f"the pose was found in a crop around you: x {a['x0']}–{a['x1']}, y {a['y0']}–{a['y1']}",
+                )
+            )
     if len(result.shots) > 1:
         shots = [s for s in result.shots if s.get("start_s") is not None]
         spans = ", ".join(f"{s['start_s']:.1f}–{s['end_s']:.1f} s" for s in shots)

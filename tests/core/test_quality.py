@@ -107,6 +107,41 @@ def test_a_bar_must_be_dark_in_every_frame():
     assert not picture.find_picture_area([c1, c2], [r1, r2], CFG).cropped
 
 
+# ---------------------------------------------------------------- a small person
+
+PICTURE = picture.PictureArea(100, 0, 1180, 720, 1280, 720)  # a 1080×720 picture inside pillar bars
+
+
+def _boxes(x0: float, y0: float, height: float, n: int = 50, width: float = 0.4) -> np.ndarray:
+    """n landmark boxes of a person ``height`` px tall, jittering by a few px (a handheld camera)."""
+    jitter = np.random.default_rng(1).normal(0, 3, (n, 1))
+    return np.hstack([x0 + jitter, y0 + jitter, x0 + width * height + jitter, y0 + height + jitter])
+
+
+def test_a_small_often_missed_person_is_looked_for_again_around_where_they_stand():
+    boxes = _boxes(600, 40, 250)  # 250 of 720 px: 35 % of the picture's height
+    area = picture.person_area(boxes, PICTURE, detection_rate=0.66, cfg=CFG)
+    assert area is not None and area.cropped
+    pad = CFG.zoom_pad_share * 250
+    assert area.x0 == pytest.approx(600 - pad, abs=12) and area.y0 == 0  # padded, and kept inside the picture
+    assert area.y1 == pytest.approx(40 + 250 + pad, abs=12)
+    assert (area.x1 - area.x0) % 2 == 0 and (area.y1 - area.y0) % 2 == 0
+    assert (area.width, area.height) == (1280, 720)
+    # the picture's own edges bound it (a person at the pillar bar's edge)
+    edge = picture.person_area(_boxes(110, 300, 250), PICTURE, 0.66, CFG)
+    assert edge is not None and edge.x0 == PICTURE.x0
+
+
+def test_no_second_look_for_a_person_found_often_or_filling_the_picture():
+    small = _boxes(600, 40, 250)
+    assert picture.person_area(small, PICTURE, CFG.zoom_below_detection, CFG) is None  # found often enough
+    assert picture.person_area(small, PICTURE, CFG.zoom_below_detection - 0.01, CFG) is not None
+    share = CFG.zoom_max_person_share * 720
+    assert picture.person_area(_boxes(600, 40, share + 8), PICTURE, 0.5, CFG) is None  # big enough already
+    assert picture.person_area(_boxes(600, 40, share - 8), PICTURE, 0.5, CFG) is not None
+    assert picture.person_area(np.zeros((0, 4)), PICTURE, 0.0, CFG) is None  # nowhere to look
+
+
 # ---------------------------------------------------------------- scene cuts
 
 
