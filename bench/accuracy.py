@@ -153,7 +153,7 @@ def evaluate_clip(
         "hip_flexion_deg": learned.hip_uncertainty_deg[:n],
         "lumbar_flexion_deg": learned.lumbar_uncertainty_deg[:n],
     }
-    warnings = [w.code for w in calibration.warnings + assess_view(measurements, poses)]
+    warnings = [w.code for w in calibration.warnings + assess_view(measurements, poses, settings.quality)]
 
     # the landmark-only baseline, from the same landmarks and the same standing window
     trunk = np.array([m.trunk_deg for m in measurements]) - calibration.trunk_deg

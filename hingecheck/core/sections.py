@@ -405,6 +405,23 @@ class QualityConfig:
         "lockout: YFGD good floor deadlifts -18 to -29° (a low camera and a real lean back), YFGD gym clips -5 "
         "to -9°, PoseReader -6 to +11°, TBY66 kettlebell stands within ±5°",
     )
+    not_side_on_yaw_deg: float = setting(
+        20.0,
+        "the camera estimated this far from side-on warns not_side_on (the outline starts to be the arm or the far "
+        "side of the body; verdicts are withheld further on, below)",
+    )
+    multiple_people_share: float = setting(0.2, "more than one person in view on more than this share: warned")
+    out_of_frame_share: float = setting(
+        0.1, "a body landmark (shoulders to ankles) outside the picture on more than this share: partly_out_of_frame"
+    )
+    arm_hides_back_share: float = setting(
+        0.5,
+        "frames whose low-back outline is mostly arm on more than this share: arm_hides_back (hanging arms brush "
+        "the back now and then)",
+    )
+    outline_unreliable_share: float = setting(
+        0.3, "frames whose outline fit is rough or whose split is untrusted on more than this share: warned"
+    )
     max_yaw_lumbar_deg: float = setting(
         27.0,
         "camera turned from side-on by more than this (the yaw estimated from the shoulders' separation, "

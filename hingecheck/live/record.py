@@ -137,7 +137,7 @@ def build_session_result(
         result.message = too_little
         result.reps = []
         return result
-    result.warnings += calibration_warnings + assess_view(measurements, poses)
+    result.warnings += calibration_warnings + assess_view(measurements, poses, settings.quality)
     return result
 
 

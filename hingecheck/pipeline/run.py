@@ -114,7 +114,7 @@ def analyze(
         result.message = too_little
         result.timings_s = {"measure": t_measure, "total": time.perf_counter() - t0}
         return result
-    result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses)
+    result.warnings += calibration.warnings + assess_view(measured.measurements, measured.poses, settings.quality)
     apply_quality(result, measured, shots, settings, own_range=options.back_range is not None)
     add_range_shares(result.reps, options.back_range)
     result.back_range = options.back_range.to_dict() if options.back_range is not None else None

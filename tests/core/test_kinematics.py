@@ -275,6 +275,24 @@ def test_view_warns_when_not_side_on_and_when_several_people():
     assert all(w.message.endswith(".") and len(w.message) > 40 for w in warnings)
 
 
+def test_the_turned_camera_warning_starts_at_its_setting():
+    """not_side_on from [quality] not_side_on_yaw_deg (20°): a camera turned ~17° is side-on enough, ~23° is not."""
+    import dataclasses
+
+    from hingecheck.core.settings import QualityConfig
+
+    def turned_by(yaw_deg: float) -> list:
+        measurer = SagittalMeasurer()
+        gap = 0.9 * np.sin(np.radians(yaw_deg)) * L  # the shoulders' image separation at that yaw
+        return [measurer.measure(make_pose(index=i, shoulder_gap_px=gap)) for i in range(30)]
+
+    def warned(ms: list, cfg: QualityConfig | None = None) -> bool:
+        return "not_side_on" in [w.code for w in assess_view(ms, [], cfg)]
+
+    assert not warned(turned_by(17.0)) and warned(turned_by(23.0))
+    assert not warned(turned_by(23.0), dataclasses.replace(QualityConfig(), not_side_on_yaw_deg=25.0))
+
+
 def test_view_warns_when_body_leaves_the_frame():
     measurer = SagittalMeasurer()
     ms = []

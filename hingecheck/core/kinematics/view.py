@@ -7,16 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from hingecheck.core.kinematics.sagittal import ARM_GATE_SHARE, FIT_RMS_MAX_L, MIN_SPLIT_CONFIDENCE, FrameMeasurement
+from hingecheck.core.settings import QualityConfig
 from hingecheck.core.types import PoseFrame, Warning_
 
 # Shoulder breadth in trunk lengths (hip-mid → shoulder-mid): ≈ 0.9 for adults (biacromial ≈ 0.23 of
 # stature, L ≈ 0.27 of stature). Image separation of the shoulders = breadth · sin(yaw).
 SHOULDER_BREADTH_L = 0.9
-MAX_YAW_DEG = 20.0  # beyond this the outline stops being the back's midline profile (DESIGN §3 arm failures)
-MULTI_PERSON_SHARE = 0.2
-OUT_OF_FRAME_SHARE = 0.1  # frames with a body landmark outside the image
-ARM_GATE_FRAME_SHARE = 0.5  # frames whose back outline is mostly arm (hanging arms brush the back now and then)
-LOW_CONFIDENCE_SHARE = 0.3  # frames without a trusted split
 
 
 def estimate_yaw_deg(measurements: Sequence[FrameMeasurement]) -> float:
@@ -36,12 +32,16 @@ def _share(measurements: Sequence[FrameMeasurement], test) -> float:
     return float(np.mean([bool(test(m)) for m in detected])) if detected else 0.0
 
 
-def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFrame]) -> list[Warning_]:
-    """Clip-level view warnings: several people, a turned camera, body parts out of view, and so on."""
+def assess_view(
+    measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFrame], cfg: QualityConfig | None = None
+) -> list[Warning_]:
+    """Clip-level view warnings: several people, a turned camera, body parts out of view, and so on ([quality]
+    thresholds)."""
+    cfg = cfg or QualityConfig()
     warnings: list[Warning_] = []
     if poses:
         multi = np.mean([p.n_people > 1 for p in poses])
-        if multi > MULTI_PERSON_SHARE:
+        if multi > cfg.multiple_people_share:
             warnings.append(
                 Warning_(
                     "multiple_people",
@@ -52,7 +52,7 @@ def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFr
     if not any(m.detected for m in measurements):
         return warnings
     yaw = estimate_yaw_deg(measurements)
-    if np.isfinite(yaw) and yaw > MAX_YAW_DEG:
+    if np.isfinite(yaw) and yaw > cfg.not_side_on_yaw_deg:
         warnings.append(
             Warning_(
                 "not_side_on",
@@ -61,7 +61,7 @@ def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFr
             )
         )
     out = _share(measurements, lambda m: m.quality.get("body_in_frame", 1.0) < 1.0)
-    if out > OUT_OF_FRAME_SHARE:
+    if out > cfg.out_of_frame_share:
         warnings.append(
             Warning_(
                 "partly_out_of_frame",
@@ -70,7 +70,7 @@ def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFr
             )
         )
     arm = _share(measurements, lambda m: m.quality.get("arm_share", 0.0) > ARM_GATE_SHARE)
-    if arm > ARM_GATE_FRAME_SHARE:
+    if arm > cfg.arm_hides_back_share:
         warnings.append(
             Warning_(
                 "arm_hides_back",
@@ -80,7 +80,7 @@ def assess_view(measurements: Sequence[FrameMeasurement], poses: Sequence[PoseFr
         )
     rough = _share(measurements, lambda m: m.quality.get("fit_rms_l", 0.0) > FIT_RMS_MAX_L)
     untrusted = _share(measurements, lambda m: m.confidence < MIN_SPLIT_CONFIDENCE)
-    if rough > LOW_CONFIDENCE_SHARE or untrusted > LOW_CONFIDENCE_SHARE:
+    if rough > cfg.outline_unreliable_share or untrusted > cfg.outline_unreliable_share:
         warnings.append(
             Warning_(
                 "outline_unreliable",
