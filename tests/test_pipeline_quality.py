@@ -195,3 +195,26 @@ def test_a_small_person_is_looked_for_again_in_a_crop_around_them(sample_lowback
     result.save(tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["video"]["zoom_area"] == area and summary["video"]["picture_area"] is None
+
+
+def test_a_person_nobody_finds_in_the_whole_picture_is_found_in_its_tiles(sample_lowback, tmp_path):
+    """Shrunk to a fifth of the picture's height, the lifter is found on no frame of the whole picture: looked for
+    in its tiles, then in a crop around them, they are found on every frame and the sample's verdicts come out."""
+    path = _far_away(sample_lowback, tmp_path / "farther.mp4", 0.5)
+    base = Settings()
+    no_search = dataclasses.replace(
+        base, quality=dataclasses.replace(base.quality, zoom_search_min_found=base.quality.zoom_search_frames + 1)
+    )
+    assert analyze(path, AnalyzeOptions(write_video=False), settings=no_search).status == "no_person"
+    result = analyze(path, AnalyzeOptions(write_video=False))
+    assert result.ok and result.detection_rate >= 0.99 and result.zoom_area is not None
+    assert [sorted(r.fault_codes) for r in result.reps] == [sorted(r["labels"]) for r in _labels(sample_lowback)]
+    assert "person_too_small" not in {w.code for w in result.warnings}
+    # a back this small (hip to shoulder ~42 px) is read; one under [quality] min_trunk_px is not: the reps are
+    # counted and the lumbar verdicts withheld, with the reason, rather than guessed
+    small = dataclasses.replace(base, quality=dataclasses.replace(base.quality, min_trunk_px=60.0))
+    withheld = analyze(path, AnalyzeOptions(write_video=False), settings=small)
+    assert len(withheld.reps) == len(result.reps) and not any(r.fault_codes for r in withheld.reps)
+    assert "person_too_small" in {w.code for w in withheld.warnings}
+    assert set(withheld.verdicts_withheld) == {"spinal_flexion_takeover", "extension_from_low_back"}
+    assert all(r.peak_lumbar_flexion_deg is None for r in withheld.reps)

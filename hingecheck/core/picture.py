@@ -114,6 +114,16 @@ def person_area(
     return PictureArea(ax0, ay0, ax1, ay1, picture.width, picture.height)
 
 
+def picture_tiles(picture: PictureArea) -> list[PictureArea]:
+    """Nine overlapping tiles of the picture, each half its width and height, a quarter apart: where to look for a
+    person too small for MediaPipe to find in the whole picture (one within a quarter of the picture's width and
+    height lies wholly inside a tile wherever they stand)."""
+    w, h = (picture.x1 - picture.x0) // 4 * 2, (picture.y1 - picture.y0) // 4 * 2
+    xs = (picture.x0, picture.x0 + w // 2, picture.x1 - w)
+    ys = (picture.y0, picture.y0 + h // 2, picture.y1 - h)
+    return [PictureArea(x, y, x + w, y + h, picture.width, picture.height) for y in ys for x in xs]
+
+
 # ---------------------------------------------------------------- scene cuts
 
 

@@ -307,10 +307,23 @@ def decide(
     leg_vis: float,
     cfg: QualityConfig | None = None,
     lockout_lean_min_deg: float = 8.0,
+    trunk_px: float = float("nan"),
 ) -> ShotQuality:
-    """Which verdicts a shot supports, with the warnings that say why in plain words."""
+    """Which verdicts a shot supports, with the warnings that say why in plain words. ``trunk_px``: the trunk's
+    median length in the picture (hip to shoulder, pixels; NaN: not known)."""
     cfg = cfg or QualityConfig()
     q = ShotQuality(yaw_deg, outline, leg_vis, VerdictSupport(lockout_lean_min_deg=lockout_lean_min_deg))
+    if math.isfinite(trunk_px) and trunk_px < cfg.min_trunk_px:
+        q.support.lumbar_numbers = False
+        q.support.withhold_codes(LUMBAR_CODES, f"the back spans only {trunk_px:.0f} px of the picture")
+        q.warnings.append(
+            Warning_(
+                "person_too_small",
+                f"You are too small in the picture to read the low back (hip to shoulder spans {trunk_px:.0f} px), "
+                "so whether it rounded or led the way up is left out; reps, the hips and the knees are still "
+                "judged. Film closer: fill at least half of the picture's height.",
+            )
+        )
     if math.isfinite(yaw_deg) and yaw_deg > cfg.max_yaw_lumbar_deg:
         reason = f"camera about {yaw_deg:.0f}° from side-on"
         q.support.withhold_codes(LUMBAR_CODES, reason)

@@ -384,6 +384,13 @@ class QualityConfig:
         "(people filling 60 % lost 10-25 % of their frames to a crop) ...",
     )
     zoom_pad_share: float = setting(0.35, "... the crop reaching this share of the person's height beyond them")
+    zoom_search_frames: int = setting(
+        8,
+        "a person found on no frame of the whole picture is looked for in nine half-size tiles of this many frames "
+        "spread over the clip (measured: the low-back sample shrunk to a quarter of a 1280x720 picture's height is "
+        "found on no frame of the whole picture, and on every sampled frame in a tile) ...",
+    )
+    zoom_search_min_found: int = setting(3, "... and zoomed on when found on at least this many of them")
     cut_min_diff: float = setting(
         0.2,
         "scene cut: colour-histogram difference (half L1 of 64-bin RGB histograms) of a frame to the previous "
@@ -460,6 +467,13 @@ class QualityConfig:
         " bent over. Measured (deep minus upright): devset 0.3 to 10.7, rendered loose tops and hoodies -3.8 to "
         "24.7; the real black hoodie (idds_*_1) -11.3 to -26.6, where the hood bunches behind the neck "
         "(real_findings.md 1.6); PoseReader's first lifter -15.5/-17.3, other real clips -7.4 to 19.3",
+    )
+    min_trunk_px: float = setting(
+        36.0,
+        "the trunk (hip to shoulder) shorter than this in the picture (median over a shot): the low back's curve "
+        "spans about a pixel of the outline, so the lumbar verdicts are withheld (measured on the three samples "
+        "shrunk into a 1280x720 picture: right on every shrink with the trunk 37-56 px, wrong at 33 px; the "
+        "learned reading was fitted on trunks of 65 px and more)",
     )
     min_leg_visibility: float = setting(
         0.35,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -41,6 +42,8 @@ MIN_DETECTION_RATE_OK = 0.5  # below this share of frames with a person, the cli
 # ... unless the person was found throughout a stretch this long: an edited clip (a coaching channel's) can hold
 # its lift in 9 s of 26, between title cards and logos
 MIN_FOUND_STRETCH_S = 3.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -240,6 +243,36 @@ def _measure_pass(
         measured = measure_video(reader, estimator, measurer, progress, crowd, quality_cfg, zoom)
         info = reader.info
     return measured, measurer, info, crowd.crowded_share if crowd else 0.0
+
+
+def search_person(
+    video_path: str | Path,
+    options: AnalyzeOptions,
+    model: ModelInfo,
+    picture_area: picture.PictureArea,
+    n_frames: int,
+    pose_settings: PoseConfig,
+    cfg: QualityConfig,
+) -> np.ndarray:
+    """Landmark boxes (x0, y0, x1, y1; full-frame pixels) of a person found in tiles of the picture on
+    ``zoom_search_frames`` frames spread over the clip: where to look again when the whole picture showed nobody
+    (a lifter filmed from across the room is too small for MediaPipe's 224 px look at the whole picture). Empty when
+    they were found on fewer than ``zoom_search_min_found`` frames."""
+    wanted = {int(round(i)) for i in np.linspace(0, n_frames - 1, max(cfg.zoom_search_frames, 1))}
+    with VideoReader(video_path, max_width=options.max_width) as reader:
+        frames = [f for k, f in enumerate(reader) if k in wanted]
+    boxes: dict[int, tuple[float, float, float, float]] = {}
+    for tile in picture.picture_tiles(picture_area):
+        with PoseEstimator(model, num_poses=1, min_confidence=pose_settings.min_confidence, output_masks=False) as est:
+            for frame in frames:
+                found = uncrop_pose(est.process(crop_frame(frame, tile)), tile)
+                if found.detected and found.landmarks_px is not None and frame.index not in boxes:
+                    px = found.landmarks_px
+                    boxes[frame.index] = (*px.min(axis=0), *px.max(axis=0))
+    log.info("person search in tiles: found on %d of %d sampled frames", len(boxes), len(frames))
+    if len(boxes) < cfg.zoom_search_min_found:
+        return np.zeros((0, 4))
+    return np.array(list(boxes.values()), float)
 
 
 def finite_or_none(x: float) -> float | None:

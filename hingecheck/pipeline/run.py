@@ -21,6 +21,7 @@ from hingecheck.pipeline.measure import (
     _measure_pass,
     capture_warnings,
     finite_or_none,
+    search_person,
     too_little_person,
 )
 from hingecheck.pipeline.shots import analyse_shots, apply_quality, join_series
@@ -58,11 +59,15 @@ def analyze(
         measured, measurer, info, _ = _measure_pass(
             video_path, options, model, pose_settings, num_poses, progress, False, settings.quality, learned
         )
-    zoom = (
-        picture.person_area(measured.person_boxes(), measured.area, measured.detection_rate, settings.quality)
-        if measured.area is not None
-        else None
-    )
+    zoom = None
+    if measured.area is not None:
+        boxes = measured.person_boxes()
+        if len(boxes) < settings.quality.zoom_search_min_found and measured.poses:
+            # nobody (or a glimpse) in the whole picture: look for a small person in its tiles
+            boxes = search_person(
+                video_path, options, model, measured.area, len(measured.poses), pose_settings, settings.quality
+            )
+        zoom = picture.person_area(boxes, measured.area, measured.detection_rate, settings.quality)
     if zoom is not None:
         # a small person, often missed: MediaPipe looks again in a crop around them; the pass that finds them on
         # more frames is kept

@@ -187,8 +187,14 @@ def apply_quality(
         legs = float("nan")
         if len(part.leg_vis) == len(part.measurements):
             legs = quality.assess_legs(part.leg_vis, shot.reps, [m.index for m in part.measurements], cfg)
+        trunk = [m.trunk_length_px for m in part.measurements if m.detected]
         shot.quality = quality.decide(
-            estimate_yaw_deg(part.measurements), outline, legs, cfg, settings.faults.lockout_lean_back_deg
+            estimate_yaw_deg(part.measurements),
+            outline,
+            legs,
+            cfg,
+            settings.faults.lockout_lean_back_deg,
+            float(np.nanmedian(trunk)) if trunk else float("nan"),
         )
         leaned_reference(shot, cfg, own_range)
         tops_out_of_view(shot)

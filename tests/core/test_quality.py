@@ -283,6 +283,26 @@ def test_decide_turned_camera_withholds_lumbar_and_knee():
     assert "33°" in q.support.withheld[TAKEOVER]
 
 
+def test_decide_a_back_too_small_in_the_picture_withholds_the_lumbar_verdicts():
+    q = quality.decide(8.0, None, 0.9, CFG, trunk_px=CFG.min_trunk_px - 1)
+    assert set(q.support.withheld) == {TAKEOVER, LOW_BACK_RETURN} and not q.support.lumbar_numbers
+    assert [w.code for w in q.warnings] == ["person_too_small"] and "closer" in q.warnings[0].message
+    assert quality.decide(8.0, None, 0.9, CFG, trunk_px=CFG.min_trunk_px + 1).support.withheld == {}
+    assert quality.decide(8.0, None, 0.9, CFG).support.withheld == {}  # trunk length not known
+
+
+def test_nine_overlapping_tiles_cover_the_picture():
+    tiles = picture.picture_tiles(PICTURE)
+    assert len(tiles) == 9
+    assert all((t.x1 - t.x0, t.y1 - t.y0) == (540, 360) for t in tiles)
+    assert min(t.x0 for t in tiles) == PICTURE.x0 and max(t.x1 for t in tiles) == PICTURE.x1
+    assert min(t.y0 for t in tiles) == 0 and max(t.y1 for t in tiles) == 720
+    # any box within a quarter of the picture's width and height lies wholly inside one tile
+    for x0, y0 in ((100, 0), (400, 200), (900, 500), (640, 330)):
+        box = (x0, y0, x0 + 260, y0 + 170)
+        assert any(t.x0 <= box[0] and box[2] <= t.x1 and t.y0 <= box[1] and box[3] <= t.y1 for t in tiles), box
+
+
 def test_decide_hidden_outline_and_legs_warn_in_plain_words():
     outline = quality.OutlineVerdict(40, 0.6, -0.02, 0.01, True, "the outline stands off the body")
     q = quality.decide(5.0, outline, 0.1, CFG)
