@@ -91,7 +91,7 @@ def person_area(
     ``boxes_px`` holds the landmark boxes (x0, y0, x1, y1) of the frames where the person was found. MediaPipe's
     person detector sees the whole picture at 224 px: a lifter filling a third of a phone picture's height from
     across the gym is lost on a third to a half of the frames, and found on nearly all of them in a crop around
-    where they were (measured on two real clips: 66 → 100 %, 90 → 95 %). A person filling more of the picture
+    where they were (measured on two real clips: 48 → 73 %, 90 → 95 %). A person filling more of the picture
     gains nothing (two real clips lost 10–25 % of their frames to such a crop). The area is the 5–95th centile
     box of the person, padded by ``zoom_pad_share`` of its height each side, within the picture.
     """
