@@ -25,7 +25,7 @@ from hingecheck.core.kinematics.calibration import (
 )
 from hingecheck.core.kinematics.lumbopelvic import LearnedReader, LumbopelvicModel
 from hingecheck.core.movement import RepTracker
-from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport
+from hingecheck.core.quality import LUMBAR_CODES, VerdictSupport, small_back_reason
 from hingecheck.core.settings import LiveConfig, Settings
 from hingecheck.core.types import (
     Fault,
@@ -157,6 +157,7 @@ class LiveCoach:
         # the view check of the frames since the last rep ended: lumbar cues need a side-on camera
         self._view_frames = 0
         self._turned_frames = 0
+        self._trunk_px: list[float] = []  # and a back large enough in the picture to read the low back
         self.verdicts_withheld: dict[str, str] = {}  # what the session could not judge, as analyze reports it
 
     # -- state --
@@ -318,10 +319,15 @@ class LiveCoach:
     def view_support(self) -> VerdictSupport:
         """What the current rep can be judged on: with the camera turned from side-on (the framing check fails
         on most frames since the last rep), or a reference taken at a lockout after a bent start, the low-back
-        verdicts are withheld, as analyze withholds them."""
+        verdicts are withheld, as analyze withholds them; so they are when the back is too small in the picture."""
         support = VerdictSupport(lockout_lean_min_deg=self.settings.faults.lockout_lean_back_deg)
         if self._view_frames and self._turned_frames > 0.5 * self._view_frames:
             support.withhold_codes(LUMBAR_CODES, "camera not side-on")
+        too_small = (
+            small_back_reason(float(np.median(self._trunk_px)), self.settings.quality) if self._trunk_px else None
+        )
+        if too_small is not None:  # as analyze withholds them (person_too_small)
+            support.withhold_codes(LUMBAR_CODES, too_small)
         calibration = self.calibration
         if calibration is not None and calibration.source == "lockouts":
             # live calibrates on a lockout only after a bent start: a loaded lockout is no standing zero for the
@@ -339,6 +345,8 @@ class LiveCoach:
         self.angles[m.index] = angles
         self._view_frames += 1
         self._turned_frames += not framing.side_on
+        if m.detected and np.isfinite(m.trunk_length_px):
+            self._trunk_px.append(m.trunk_length_px)
         out = read_events(self._tracker.update(angles))
         out.phase = self._tracker.phase
         support = self.view_support()
@@ -348,6 +356,7 @@ class LiveCoach:
             for code, reason in support.withheld.items():
                 self.verdicts_withheld.setdefault(code, reason)
             self._view_frames = self._turned_frames = 0
+            self._trunk_px = []
         reps = self._adopt(out.reps_done)
         return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
 

@@ -301,6 +301,15 @@ class ShotQuality:
         }
 
 
+def small_back_reason(trunk_px: float, cfg: QualityConfig) -> str | None:
+    """Why the low back cannot be read at this trunk length in the picture (hip to shoulder, px; its median over a
+    shot or a rep), or None when it can (or the length is not known): under ``min_trunk_px`` the low back's curve
+    spans about a pixel of the outline."""
+    if math.isfinite(trunk_px) and trunk_px < cfg.min_trunk_px:
+        return f"the back spans only {trunk_px:.0f} px of the picture"
+    return None
+
+
 def decide(
     yaw_deg: float,
     outline: OutlineVerdict | None,
@@ -313,9 +322,10 @@ def decide(
     median length in the picture (hip to shoulder, pixels; NaN: not known)."""
     cfg = cfg or QualityConfig()
     q = ShotQuality(yaw_deg, outline, leg_vis, VerdictSupport(lockout_lean_min_deg=lockout_lean_min_deg))
-    if math.isfinite(trunk_px) and trunk_px < cfg.min_trunk_px:
+    too_small = small_back_reason(trunk_px, cfg)
+    if too_small is not None:
         q.support.lumbar_numbers = False
-        q.support.withhold_codes(LUMBAR_CODES, f"the back spans only {trunk_px:.0f} px of the picture")
+        q.support.withhold_codes(LUMBAR_CODES, too_small)
         q.warnings.append(
             Warning_(
                 "person_too_small",

@@ -158,3 +158,23 @@ def test_a_lift_from_the_floor_is_calibrated_on_its_first_lockout_and_replayed()
     # as analyze (no_standing_reference): a loaded lockout is no zero for the low back, so no low-back verdict
     assert "spinal_flexion_takeover" in coach.view_support().withheld
     assert "the lift starts at the bottom" in coach.verdicts_withheld["extension_from_low_back"]
+
+
+@pytest.mark.parametrize("trunk_px, withheld", [(30.0, True), (40.0, False)])
+def test_a_back_too_small_in_the_picture_gets_no_low_back_verdict_live(trunk_px: float, withheld: bool):
+    """As analyze (person_too_small): with the trunk under [quality] min_trunk_px in the picture, the rep's low-back
+    verdicts are withheld, with the reason; at 40 px they are judged."""
+    assert trunk_px < Settings().quality.min_trunk_px if withheld else trunk_px > Settings().quality.min_trunk_px
+    measurements = _session()
+    for m in measurements:
+        m.trunk_length_px = trunk_px
+    coach = LiveCoach(Settings())
+    for m in measurements:
+        coach.step(_side_on_pose(m.index), m)
+    coach.finish(measurements)
+    assert len(coach.reps) == 2
+    if withheld:
+        assert set(coach.verdicts_withheld) == {"spinal_flexion_takeover", "extension_from_low_back"}
+        assert "30 px" in coach.verdicts_withheld["spinal_flexion_takeover"]
+    else:
+        assert coach.verdicts_withheld == {}
