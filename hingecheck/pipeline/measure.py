@@ -249,12 +249,12 @@ def search_person(
     video_path: str | Path,
     options: AnalyzeOptions,
     model: ModelInfo,
-    picture_area: picture.PictureArea,
+    area: picture.PictureArea,
     n_frames: int,
     pose_settings: PoseConfig,
     cfg: QualityConfig,
 ) -> np.ndarray:
-    """Landmark boxes (x0, y0, x1, y1; full-frame pixels) of a person found in tiles of the picture on
+    """Landmark boxes (x0, y0, x1, y1; full-frame pixels) of a person found in tiles of the picture (``area``) on
     ``zoom_search_frames`` frames spread over the clip: where to look again when the whole picture showed nobody
     (a lifter filmed from across the room is too small for MediaPipe's 224 px look at the whole picture). Empty when
     they were found on fewer than ``zoom_search_min_found`` frames."""
@@ -262,7 +262,7 @@ def search_person(
     with VideoReader(video_path, max_width=options.max_width) as reader:
         frames = [f for k, f in enumerate(reader) if k in wanted]
     boxes: dict[int, tuple[float, float, float, float]] = {}
-    for tile in picture.picture_tiles(picture_area):
+    for tile in picture.picture_tiles(area):
         with PoseEstimator(model, num_poses=1, min_confidence=pose_settings.min_confidence, output_masks=False) as est:
             for frame in frames:
                 found = uncrop_pose(est.process(crop_frame(frame, tile)), tile)
