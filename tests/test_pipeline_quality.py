@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -190,7 +191,9 @@ def test_a_small_person_is_looked_for_again_in_a_crop_around_them(sample_lowback
     area = result.zoom_area
     assert area is not None and area["x0"] >= 500 - 60 and area["y1"] <= 60 + 400 + 40  # around the person
     assert result.detection_rate >= 0.99 and result.detection_rate > whole.detection_rate
-    assert "person_small" in {w.code for w in result.warnings}
+    small = next(w for w in result.warnings if w.code == "person_small")
+    share = int(re.search(r"about (\d+)% of the picture's height", small.message).group(1))
+    assert 27 <= share <= 35  # the person's share (31 %), not the padded crop's (53 %)
     assert [sorted(r.fault_codes) for r in result.reps] == [sorted(r["labels"]) for r in _labels(sample_lowback)]
     result.save(tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -82,6 +82,18 @@ def find_picture_area(
 # ---------------------------------------------------------------- a small person
 
 
+def person_box(boxes_px: np.ndarray) -> tuple[float, float, float, float]:
+    """Where the person was over a clip: the 5th centile of their landmark boxes' left and top edges and the 95th of
+    their right and bottom edges (x0, y0, x1, y1; px), so a few stray frames do not stretch it."""
+    boxes = np.asarray(boxes_px, float).reshape(-1, 4)
+    return (
+        float(np.percentile(boxes[:, 0], 5)),
+        float(np.percentile(boxes[:, 1], 5)),
+        float(np.percentile(boxes[:, 2], 95)),
+        float(np.percentile(boxes[:, 3], 95)),
+    )
+
+
 def person_area(
     boxes_px: np.ndarray, picture: PictureArea, detection_rate: float, cfg: QualityConfig | None = None
 ) -> PictureArea | None:
@@ -99,8 +111,7 @@ def person_area(
     boxes = np.asarray(boxes_px, float).reshape(-1, 4)
     if detection_rate >= cfg.zoom_below_detection or len(boxes) < 2:
         return None
-    x0, y0 = np.percentile(boxes[:, 0], 5), np.percentile(boxes[:, 1], 5)
-    x1, y1 = np.percentile(boxes[:, 2], 95), np.percentile(boxes[:, 3], 95)
+    x0, y0, x1, y1 = person_box(boxes)
     height = y1 - y0
     if not height > 0 or height >= cfg.zoom_max_person_share * (picture.y1 - picture.y0):
         return None

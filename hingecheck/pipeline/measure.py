@@ -326,15 +326,15 @@ def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_
     warnings: list[Warning_] = []
     for err in measured.decode_errors:
         warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))
-    if measured.zoom is not None:
-        area = measured.zoom
-        share = (area.y1 - area.y0) / max(area.height, 1)
+    boxes = measured.person_boxes()
+    if measured.zoom is not None and len(boxes) and measured.area is not None:
+        _, top, _, bottom = picture.person_box(boxes)
+        share = (bottom - top) / max(measured.area.y1 - measured.area.y0, 1)
         warnings.append(
             Warning_(
                 "person_small",
-                f"You are small in the picture, so the pose was looked for in a crop around you ({area.x1 - area.x0}×"
-                f"{area.y1 - area.y0} px, {share:.0%} of the picture's height) where it was found on more frames. "
-                "Film closer: fill at least half of the picture's height.",
+                f"You fill only about {share:.0%} of the picture's height, so the pose was looked for in a crop around "
+                "you, where it was found on more frames. Film closer: fill at least half of the picture's height.",
             )
         )
     if 0 < detection_rate < 0.95:
