@@ -349,14 +349,16 @@ class LiveCoach:
             self._trunk_px.append(m.trunk_length_px)
         out = read_events(self._tracker.update(angles))
         out.phase = self._tracker.phase
-        support = self.view_support()
-        early = [(self._rep_offset + i, f) for i, f in out.faults if support.keeps(f.code, f.details)]
-        if out.reps_done:
-            support.withhold(out.reps_done)
-            for code, reason in support.withheld.items():
-                self.verdicts_withheld.setdefault(code, reason)
-            self._view_frames = self._turned_frames = 0
-            self._trunk_px = []
+        early: list[tuple[int, Fault]] = []
+        if out.faults or out.reps_done:  # what the rep can be judged on: read only where a fault or a rep needs it
+            support = self.view_support()
+            early = [(self._rep_offset + i, f) for i, f in out.faults if support.keeps(f.code, f.details)]
+            if out.reps_done:
+                support.withhold(out.reps_done)
+                for code, reason in support.withheld.items():
+                    self.verdicts_withheld.setdefault(code, reason)
+                self._view_frames = self._turned_frames = 0
+                self._trunk_px = []
         reps = self._adopt(out.reps_done)
         return CoachUpdate(angles, "tracking", "", 1.0, framing, reps, early, out.phase)
 

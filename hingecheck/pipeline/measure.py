@@ -326,8 +326,8 @@ def capture_warnings(measured: Measured, detection_rate: float) -> list[Warning_
     warnings: list[Warning_] = []
     for err in measured.decode_errors:
         warnings.append(Warning_("video_damaged", f"The video is damaged: {err}. Analysed what could be decoded."))
-    boxes = measured.person_boxes()
-    if measured.zoom is not None and len(boxes) and measured.area is not None:
+    boxes = measured.person_boxes() if measured.zoom is not None else None  # boxes only for a zoomed clip
+    if boxes is not None and len(boxes) and measured.area is not None:
         _, top, _, bottom = picture.person_box(boxes)
         share = (bottom - top) / max(measured.area.y1 - measured.area.y0, 1)
         warnings.append(
