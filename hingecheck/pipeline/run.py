@@ -9,14 +9,16 @@ from pathlib import Path
 
 from hingecheck.core import picture
 from hingecheck.core.errors import HingecheckError, NoPersonError
-from hingecheck.core.kinematics import assess_view
+from hingecheck.core.kinematics import SagittalMeasurer, assess_view
 from hingecheck.core.movement.rom import add_range_shares, faults_for_range
 from hingecheck.core.settings import Settings
+from hingecheck.core.types import VideoInfo
 from hingecheck.io.config import load_settings
 from hingecheck.io.lumbopelvic_model import load_model
 from hingecheck.io.pose import ModelInfo, configured_num_poses, resolve_model
 from hingecheck.pipeline.measure import (
     AnalyzeOptions,
+    Measured,
     ProgressCallback,
     _measure_pass,
     capture_warnings,
@@ -50,15 +52,20 @@ def analyze(
     num_poses = options.num_poses or configured_num_poses(settings)
     t0 = time.perf_counter()
     crowd_check = num_poses == 1 and pose_settings.crowd_check
-    measured, measurer, info, crowded_share = _measure_pass(
-        video_path, options, model, pose_settings, num_poses, progress, crowd_check, settings.quality, learned
-    )
+
+    def measure_pass(
+        people: int, look_for_crowd: bool = False, zoom: picture.PictureArea | None = None
+    ) -> tuple[Measured, SagittalMeasurer, VideoInfo, float]:
+        """One pose pass over the video (each pass below differs only in these)."""
+        return _measure_pass(
+            video_path, options, model, pose_settings, people, progress, look_for_crowd, settings.quality, learned, zoom
+        )
+
+    measured, measurer, info, crowded_share = measure_pass(num_poses, crowd_check)
     if crowd_check and crowded_share > pose_settings.crowd_share:
         # someone else is in view: analyse again with every person in view, keeping the lifter
         num_poses = 2
-        measured, measurer, info, _ = _measure_pass(
-            video_path, options, model, pose_settings, num_poses, progress, False, settings.quality, learned
-        )
+        measured, measurer, info, _ = measure_pass(num_poses)
     zoom = None
     if measured.area is not None:
         boxes = measured.person_boxes()
@@ -71,9 +78,7 @@ def analyze(
     if zoom is not None:
         # a small person, often missed: MediaPipe looks again in a crop around them; the pass that finds them on
         # more frames is kept
-        again, again_measurer, again_info, _ = _measure_pass(
-            video_path, options, model, pose_settings, num_poses, progress, False, settings.quality, learned, zoom
-        )
+        again, again_measurer, again_info, _ = measure_pass(num_poses, zoom=zoom)
         log.info(
             "small person found on %.0f %% of frames; in a crop around them %.0f %%",
             100 * measured.detection_rate,
